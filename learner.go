@@ -1,0 +1,190 @@
+package roster
+
+import (
+	"context"
+	"time"
+)
+
+// Organization owns email domains, admins, learners and programs. Every store call that
+// touches those things is scoped by the organization's ID.
+type Organization struct {
+	ID      string   `json:"id"`
+	Slug    string   `json:"slug"`
+	Name    string   `json:"name"`
+	Domains []string `json:"domains"` // lower-case, without "@"
+	// HRISProvider is the name of the connected HR system, "" when none. When set, an
+	// upload warns that the sync will overwrite the fields the HRIS owns.
+	HRISProvider string `json:"hris_provider,omitempty"`
+	// LearnersVersion grows by one with every write to the organization's learners. A
+	// preview records it; a commit made against another version is stale.
+	LearnersVersion int64     `json:"-"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// HasDomain reports whether domain (lower-case) is one of the organization's.
+func (o *Organization) HasDomain(domain string) bool {
+	for _, d := range o.Domains {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// Learner statuses: the membership state. An upload creates inactive learners unless its
+// membership_active column says otherwise; it never invites anybody.
+const (
+	StatusActive   = "active"
+	StatusInactive = "inactive"
+)
+
+// Learner is one person of an organization's directory. Email is the identity inside the
+// organization and never changes through a file.
+type Learner struct {
+	ID           string    `json:"id"`
+	OrgID        string    `json:"-"`
+	Email        string    `json:"employee_email"`
+	FirstName    string    `json:"first_name"`
+	LastName     string    `json:"last_name"`
+	EmployeeID   string    `json:"employee_id"`
+	JobTitle     string    `json:"job_title"`
+	Department   string    `json:"department"`
+	Location     string    `json:"location"`
+	ManagerEmail string    `json:"manager_email"`
+	Timezone     string    `json:"timezone"`
+	Active       bool      `json:"membership_active"`
+	Status       string    `json:"status"` // StatusActive or StatusInactive, derived from Active
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	// The import batches that created and last changed the learner, "" when none.
+	CreatedBatchID string `json:"created_batch_id,omitempty"`
+	UpdatedBatchID string `json:"updated_batch_id,omitempty"`
+}
+
+// ChangeKind says what a planned change does to the directory.
+type ChangeKind int
+
+const (
+	ChangeNew ChangeKind = iota + 1
+	ChangeUpdated
+)
+
+// FieldChange is one field of an existing learner that an upload changes.
+type FieldChange struct {
+	Column string `json:"column"` // canonical column name
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// LearnerChange is one row of a valid file that writes something: a new learner, or an
+// existing one with the fields it changes. After is the complete record to store (stored
+// values merged with the row's non-blank cells); for an update After.ID is the stored ID.
+type LearnerChange struct {
+	Row     int
+	Kind    ChangeKind
+	After   Learner
+	Changes []FieldChange // for ChangeUpdated
+}
+
+// ImportBatch records one committed upload.
+type ImportBatch struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"-"`
+	CreatedBy string    `json:"created_by"` // admin email, "cli" or "api:<token name>"
+	CreatedAt time.Time `json:"created_at"`
+	FileName  string    `json:"file_name"`
+	SHA256    string    `json:"sha256"`
+	Format    string    `json:"format"`
+	Rows      int       `json:"rows"`
+	New       int       `json:"new"`
+	Updated   int       `json:"updated"`
+	Unchanged int       `json:"unchanged"`
+}
+
+// LearnerLookup is what the import pipeline needs to compare a file with the stored
+// learners of one organization. Lookups take many keys at once so that a file is compared
+// in batches, never with one query per row. Missing keys are simply absent from the result.
+type LearnerLookup interface {
+	CountLearners(ctx context.Context) (int, error)
+	LearnersByEmail(ctx context.Context, emails []string) ([]Learner, error)
+	LearnersByEmployeeID(ctx context.Context, employeeIDs []string) ([]Learner, error)
+}
+
+// ImportTx is one write transaction on an organization's learners, open while the
+// pipeline streams a file through it. Write may buffer; everything becomes visible at once
+// when the transaction commits, or not at all.
+type ImportTx interface {
+	LearnerLookup
+	// BatchID is the ID the batch of this transaction will have if it is recorded.
+	BatchID() string
+	// Now is the one timestamp every row of this transaction gets.
+	Now() time.Time
+	// Write stores the changes: new learners are inserted (their IDs are assigned by the
+	// store), updated ones overwritten by ID. Learners written get batch as their
+	// CreatedBatchID/UpdatedBatchID and the transaction's now as their timestamps.
+	Write(ctx context.Context, changes []LearnerChange) error
+}
+
+// ImportFunc runs inside an import transaction. It returns the batch to record (its ID and
+// CreatedAt are filled in by the store), or an error, which rolls everything back. A nil
+// batch with a nil error means there was nothing to write: the transaction is rolled back,
+// no batch is recorded and the organization's LearnersVersion does not move.
+type ImportFunc func(ctx context.Context, tx ImportTx) (*ImportBatch, error)
+
+// LearnerFilter selects and orders a page of learners.
+type LearnerFilter struct {
+	Query      string // matches name or email, case-insensitive substring
+	Department string
+	Location   string
+	Status     string // StatusActive, StatusInactive or ""
+	Sort       string // "name" (default), "email", "created", "department", "location"
+	Desc       bool
+	Limit      int    // 1..1000, default 50
+	Cursor     string // opaque, from the previous page's NextCursor
+}
+
+// LearnerPage is one page of learners and the cursor of the next ("" on the last page).
+type LearnerPage struct {
+	Learners   []Learner
+	NextCursor string
+}
+
+// Store is the persistence of the whole domain. SQLite and PostgreSQL implement it; the
+// conformance suite in internal/storetest holds both to the same behaviour. Every method
+// that takes an orgID reads and writes that organization's rows only, and fails with
+// EINVALID when orgID is empty.
+type Store interface {
+	OrganizationStore
+	LearnerStore
+	AdminStore
+	UploadStore
+	// Close releases the connections.
+	Close() error
+}
+
+// OrganizationStore keeps organizations and their email domains.
+type OrganizationStore interface {
+	// CreateOrganization stores org (slug and domains unique: ECONFLICT otherwise) and
+	// fills in its ID and CreatedAt.
+	CreateOrganization(ctx context.Context, org *Organization) error
+	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	Organizations(ctx context.Context) ([]Organization, error)
+	// SetDomains replaces the organization's email domains.
+	SetDomains(ctx context.Context, orgID string, domains []string) error
+}
+
+// LearnerStore reads an organization's learners and writes them through imports.
+type LearnerStore interface {
+	Lookup(orgID string) LearnerLookup
+	// Import runs fn in one write transaction. With expectVersion >= 0 the transaction
+	// first checks the organization's LearnersVersion and fails with ESTALE when it moved.
+	// Commits on one organization are serialised. An error from fn rolls everything back.
+	Import(ctx context.Context, orgID string, expectVersion int64, fn ImportFunc) (*ImportBatch, error)
+	Learner(ctx context.Context, orgID, id string) (*Learner, error)
+	Learners(ctx context.Context, orgID string, f LearnerFilter) (*LearnerPage, error)
+	// EachLearner streams every learner of the organization ordered by email.
+	EachLearner(ctx context.Context, orgID string, fn func(*Learner) error) error
+	ImportBatches(ctx context.Context, orgID string, limit int) ([]ImportBatch, error)
+	ImportBatch(ctx context.Context, orgID, id string) (*ImportBatch, error)
+}
