@@ -1,0 +1,176 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/roster-dev/roster"
+)
+
+// sortKeys are the columns of each sort, before the seq that breaks ties. Each has an index
+// (org_id, columns...) whose implicit rowid is seq, so a page is a range scan of that index
+// from the cursor on, however deep in the list it is.
+var sortKeys = map[string][]string{
+	"name":       {"last_name", "first_name"},
+	"email":      {"email"},
+	"created":    {"created_at"},
+	"department": {"department", "last_name", "first_name"},
+	"location":   {"location", "last_name", "first_name"},
+}
+
+// cursor is the position after the last row of a page: its sort key and seq. It records
+// the sort it belongs to so that a cursor used with another sort is refused instead of
+// skipping rows.
+type cursor struct {
+	Sort string   `json:"s"`
+	Desc bool     `json:"d,omitempty"`
+	Keys []string `json:"k"`
+	Seq  int64    `json:"q"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s, sort string, desc bool) (*cursor, error) {
+	bad := roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.Desc != desc || len(c.Keys) != len(sortKeys[sort]) {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+// sortValues returns l's values for the sort's columns, as strings for the cursor.
+func sortValues(sort string, l *roster.Learner) []string {
+	switch sort {
+	case "email":
+		return []string{l.Email}
+	case "created":
+		return []string{strconv.FormatInt(ts(l.CreatedAt), 10)}
+	case "department":
+		return []string{l.Department, l.LastName, l.FirstName}
+	case "location":
+		return []string{l.Location, l.LastName, l.FirstName}
+	}
+	return []string{l.LastName, l.FirstName}
+}
+
+// Learners returns one page of the organization's learners; see roster.LearnerFilter.
+// Pages are found by keyset (the sort key of the last row, in the cursor), never by OFFSET.
+func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter) (*roster.LearnerPage, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	if f.Sort == "" {
+		f.Sort = "name"
+	}
+	keys, ok := sortKeys[f.Sort]
+	if !ok {
+		return nil, roster.Errorf(roster.EINVALID, "unknown sort %q: use name, email, created, department or location", f.Sort)
+	}
+	switch {
+	case f.Limit < 0:
+		return nil, roster.Errorf(roster.EINVALID, "limit must be between 1 and 1000")
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit > 1000:
+		f.Limit = 1000
+	}
+
+	where := []string{"org_id = ?"}
+	args := []any{orgID}
+	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
+		// instr is a plain substring test: no LIKE wildcards to escape.
+		where = append(where, "instr(search, ?) > 0")
+		args = append(args, strings.ReplaceAll(q, "\x1f", ""))
+	}
+	if f.Department != "" {
+		where = append(where, "department = ?")
+		args = append(args, f.Department)
+	}
+	if f.Location != "" {
+		where = append(where, "location = ?")
+		args = append(args, f.Location)
+	}
+	switch f.Status {
+	case "":
+	case roster.StatusActive:
+		where = append(where, "active = 1")
+	case roster.StatusInactive:
+		where = append(where, "active = 0")
+	default:
+		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
+	}
+
+	cols := strings.Join(keys, ", ") + ", seq"
+	dir, cmp := " ASC", ">"
+	if f.Desc {
+		dir, cmp = " DESC", "<"
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, f.Sort, f.Desc)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "("+cols+") "+cmp+" ("+placeholders(len(keys)+1)+")")
+		for i, k := range c.Keys {
+			if keys[i] == "created_at" {
+				n, err := strconv.ParseInt(k, 10, 64)
+				if err != nil {
+					return nil, roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
+				}
+				args = append(args, n)
+			} else {
+				args = append(args, k)
+			}
+		}
+		args = append(args, c.Seq)
+	}
+	order := make([]string, 0, len(keys)+1)
+	for _, k := range append(keys[:len(keys):len(keys)], "seq") {
+		order = append(order, k+dir)
+	}
+	q := selectLearner + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+	args = append(args, f.Limit+1)
+
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbError(err, "learners")
+	}
+	defer rows.Close()
+	page := &roster.LearnerPage{Learners: make([]roster.Learner, 0, f.Limit)}
+	var lastSeq int64
+	more := false
+	for rows.Next() {
+		if len(page.Learners) == f.Limit {
+			more = true
+			break
+		}
+		var l roster.Learner
+		seq, err := scanLearner(rows, &l)
+		if err != nil {
+			return nil, dbError(err, "learners")
+		}
+		page.Learners = append(page.Learners, l)
+		lastSeq = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, "learners")
+	}
+	if more {
+		last := &page.Learners[len(page.Learners)-1]
+		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
+	}
+	return page, nil
+}
