@@ -1,0 +1,364 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/roster-dev/roster"
+)
+
+// selectLearner is what every read of learners selects, in the order of scanLearner.
+const selectLearner = `SELECT seq, id, org_id, email, first_name, last_name, COALESCE(employee_id, ''), job_title,
+	department, location, manager_email, timezone, active, created_at, updated_at,
+	COALESCE(created_batch_id, ''), COALESCE(updated_batch_id, '') FROM learners`
+
+// scanLearner reads a row of selectLearner; it returns the row's seq for cursors.
+func scanLearner(row pgx.Row, l *roster.Learner) (seq int64, err error) {
+	err = row.Scan(&seq, &l.ID, &l.OrgID, &l.Email, &l.FirstName, &l.LastName, &l.EmployeeID, &l.JobTitle,
+		&l.Department, &l.Location, &l.ManagerEmail, &l.Timezone, &l.Active, &l.CreatedAt, &l.UpdatedAt,
+		&l.CreatedBatchID, &l.UpdatedBatchID)
+	if err != nil {
+		return 0, err
+	}
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	l.Status = status(l.Active)
+	return seq, nil
+}
+
+func status(active bool) string {
+	if active {
+		return roster.StatusActive
+	}
+	return roster.StatusInactive
+}
+
+// searchKey is what a search matches: the lower-cased names and email, separated by a
+// control character that no name, email or query can hold, so a match never spans two
+// fields. Lower-cased in Go, exactly as the SQLite store does.
+func searchKey(l *roster.Learner) string {
+	return strings.ToLower(l.FirstName + "\x1f" + l.LastName + "\x1f" + l.Email)
+}
+
+// querier is what reads need: the pool outside an import, the transaction inside.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// lookup implements roster.LearnerLookup for one organization.
+type lookup struct {
+	q     querier
+	orgID string
+}
+
+// Lookup returns the lookups of orgID's learners, on the pool.
+func (db *DB) Lookup(orgID string) roster.LearnerLookup { return &lookup{q: db.pool, orgID: orgID} }
+
+func (l *lookup) CountLearners(ctx context.Context) (int, error) {
+	if err := needOrg(l.orgID); err != nil {
+		return 0, err
+	}
+	var n int
+	err := l.q.QueryRow(ctx, `SELECT count(*) FROM learners WHERE org_id = $1`, l.orgID).Scan(&n)
+	return n, dbErr(err, "learners")
+}
+
+func (l *lookup) LearnersByEmail(ctx context.Context, emails []string) ([]roster.Learner, error) {
+	return l.by(ctx, "email", emails)
+}
+
+func (l *lookup) LearnersByEmployeeID(ctx context.Context, ids []string) ([]roster.Learner, error) {
+	return l.by(ctx, "employee_id", ids)
+}
+
+// lookupChunk bounds the array of one query: the pipeline asks for about a thousand keys
+// at a time, and one query per thousand keys is what the unique index serves best.
+const lookupChunk = 5000
+
+// by fetches the learners whose column is one of keys, with one `= ANY($2)` query per
+// chunk of keys (one query for the pipeline's batches), never one query per key.
+func (l *lookup) by(ctx context.Context, column string, keys []string) ([]roster.Learner, error) {
+	if err := needOrg(l.orgID); err != nil {
+		return nil, err
+	}
+	out := make([]roster.Learner, 0, len(keys))
+	for len(keys) > 0 {
+		part := keys[:min(len(keys), lookupChunk)]
+		keys = keys[len(part):]
+		rows, err := l.q.Query(ctx, selectLearner+` WHERE org_id = $1 AND `+column+` = ANY($2)`, l.orgID, part)
+		if err != nil {
+			return nil, dbErr(err, "learners")
+		}
+		for rows.Next() {
+			var le roster.Learner
+			if _, err := scanLearner(rows, &le); err != nil {
+				rows.Close()
+				return nil, dbErr(err, "learners")
+			}
+			out = append(out, le)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(err, "learners")
+		}
+	}
+	return out, nil
+}
+
+// Learner returns one learner of the organization, or ENOTFOUND.
+func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	var l roster.Learner
+	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE org_id = $1 AND id = $2`, orgID, id), &l); err != nil {
+		return nil, dbErr(err, "learner")
+	}
+	return &l, nil
+}
+
+// EachLearner streams the organization's learners ordered by email. It is one statement,
+// so fn sees one consistent snapshot; pgx reads the rows from the network as fn consumes
+// them, so memory holds one learner at a time, not the directory.
+func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Learner) error) error {
+	if err := needOrg(orgID); err != nil {
+		return err
+	}
+	rows, err := db.pool.Query(ctx, selectLearner+` WHERE org_id = $1 ORDER BY email`, orgID)
+	if err != nil {
+		return dbErr(err, "learners")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l roster.Learner
+		if _, err := scanLearner(rows, &l); err != nil {
+			return dbErr(err, "learners")
+		}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	return dbErr(rows.Err(), "learners")
+}
+
+// sortKeys are the columns of each sort, before the seq that breaks ties. Each has an index
+// (org_id, columns..., seq), so a page is a range scan of it from the cursor on.
+var sortKeys = map[string][]string{
+	"name":       {"last_name", "first_name"},
+	"email":      {"email"},
+	"created":    {"created_at"},
+	"department": {"department", "last_name", "first_name"},
+	"location":   {"location", "last_name", "first_name"},
+}
+
+// cursor is the position after the last row of a page: its sort key and seq. It records
+// the sort it belongs to so that a cursor used with another sort is refused instead of
+// skipping rows.
+type cursor struct {
+	Sort string   `json:"s"`
+	Desc bool     `json:"d,omitempty"`
+	Keys []string `json:"k"`
+	Seq  int64    `json:"q"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s, sort string, desc bool) (*cursor, error) {
+	bad := roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.Desc != desc || len(c.Keys) != len(sortKeys[sort]) {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+// sortValues returns l's values for the sort's columns, as strings for the cursor.
+func sortValues(sort string, l *roster.Learner) []string {
+	switch sort {
+	case "email":
+		return []string{l.Email}
+	case "created":
+		return []string{strconv.FormatInt(l.CreatedAt.UnixNano(), 10)}
+	case "department":
+		return []string{l.Department, l.LastName, l.FirstName}
+	case "location":
+		return []string{l.Location, l.LastName, l.FirstName}
+	}
+	return []string{l.LastName, l.FirstName}
+}
+
+// Learners returns one page of the organization's learners; see roster.LearnerFilter.
+// Pages are found by keyset (the sort key of the last row, in the cursor), never by OFFSET.
+// A search (Query) is a substring test on the search column without an index: PostgreSQL
+// scans the organization's learners for it (a few hundred milliseconds at a million).
+func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter) (*roster.LearnerPage, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	if f.Sort == "" {
+		f.Sort = "name"
+	}
+	keys, ok := sortKeys[f.Sort]
+	if !ok {
+		return nil, roster.Errorf(roster.EINVALID, "unknown sort %q: use name, email, created, department or location", f.Sort)
+	}
+	switch {
+	case f.Limit < 0:
+		return nil, roster.Errorf(roster.EINVALID, "limit must be between 1 and 1000")
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit > 1000:
+		f.Limit = 1000
+	}
+
+	args := []any{orgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{"org_id = $1"}
+	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
+		// strpos is a plain substring test: no LIKE wildcards to escape.
+		where = append(where, "strpos(search, "+arg(strings.ReplaceAll(q, "\x1f", ""))+") > 0")
+	}
+	if f.Department != "" {
+		where = append(where, "department = "+arg(f.Department))
+	}
+	if f.Location != "" {
+		where = append(where, "location = "+arg(f.Location))
+	}
+	switch f.Status {
+	case "":
+	case roster.StatusActive:
+		where = append(where, "active")
+	case roster.StatusInactive:
+		where = append(where, "NOT active")
+	default:
+		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
+	}
+
+	dir, cmp := " ASC", ">"
+	if f.Desc {
+		dir, cmp = " DESC", "<"
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, f.Sort, f.Desc)
+		if err != nil {
+			return nil, err
+		}
+		marks := make([]string, 0, len(keys)+1)
+		for i, k := range c.Keys {
+			if keys[i] == "created_at" {
+				n, err := strconv.ParseInt(k, 10, 64)
+				if err != nil {
+					return nil, roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
+				}
+				marks = append(marks, arg(time.Unix(0, n).UTC()))
+			} else {
+				marks = append(marks, arg(k))
+			}
+		}
+		marks = append(marks, arg(c.Seq))
+		// A row comparison: PostgreSQL reads it as the start of a range of the sort's index.
+		where = append(where, "("+strings.Join(keys, ", ")+", seq) "+cmp+" ("+strings.Join(marks, ", ")+")")
+	}
+	order := make([]string, 0, len(keys)+1)
+	for _, k := range append(keys[:len(keys):len(keys)], "seq") {
+		order = append(order, k+dir)
+	}
+	q := selectLearner + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + strings.Join(order, ", ") +
+		` LIMIT ` + arg(f.Limit+1)
+
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(err, "learners")
+	}
+	defer rows.Close()
+	page := &roster.LearnerPage{Learners: make([]roster.Learner, 0, f.Limit)}
+	var lastSeq int64
+	more := false
+	for rows.Next() {
+		if len(page.Learners) == f.Limit {
+			more = true
+			break
+		}
+		var l roster.Learner
+		seq, err := scanLearner(rows, &l)
+		if err != nil {
+			return nil, dbErr(err, "learners")
+		}
+		page.Learners = append(page.Learners, l)
+		lastSeq = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err, "learners")
+	}
+	if more {
+		last := &page.Learners[len(page.Learners)-1]
+		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
+	}
+	return page, nil
+}
+
+const batchColumns = `id, org_id, created_by, created_at, file_name, sha256, format, rows, new, updated, unchanged`
+
+func scanBatch(row pgx.Row) (*roster.ImportBatch, error) {
+	var b roster.ImportBatch
+	if err := row.Scan(&b.ID, &b.OrgID, &b.CreatedBy, &b.CreatedAt, &b.FileName, &b.SHA256, &b.Format,
+		&b.Rows, &b.New, &b.Updated, &b.Unchanged); err != nil {
+		return nil, err
+	}
+	b.CreatedAt = b.CreatedAt.UTC()
+	return &b, nil
+}
+
+// ImportBatches returns the organization's latest batches, newest first (limit <= 0: 50).
+func (db *DB) ImportBatches(ctx context.Context, orgID string, limit int) ([]roster.ImportBatch, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+batchColumns+` FROM import_batches WHERE org_id = $1
+		ORDER BY created_at DESC, seq DESC LIMIT $2`, orgID, limit)
+	if err != nil {
+		return nil, dbErr(err, "import batches")
+	}
+	defer rows.Close()
+	out := []roster.ImportBatch{}
+	for rows.Next() {
+		b, err := scanBatch(rows)
+		if err != nil {
+			return nil, dbErr(err, "import batches")
+		}
+		out = append(out, *b)
+	}
+	return out, dbErr(rows.Err(), "import batches")
+}
+
+// ImportBatch returns one batch of the organization, or ENOTFOUND.
+func (db *DB) ImportBatch(ctx context.Context, orgID, id string) (*roster.ImportBatch, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	b, err := scanBatch(db.pool.QueryRow(ctx, `SELECT `+batchColumns+` FROM import_batches WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, dbErr(err, "import batch")
+	}
+	return b, nil
+}

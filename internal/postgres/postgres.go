@@ -1,0 +1,243 @@
+// Package postgres implements roster.Store on PostgreSQL through pgx, for deployments that
+// run several stateless instances on one database. It has the same tables and behaviour as
+// the SQLite store (the conformance suite in internal/storetest holds both to it); bulk
+// imports go through COPY into a temporary table and set-based SQL. Its migrations are
+// embedded and applied on Open under an advisory lock.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/roster-dev/roster"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock; time.Now when nil. Tests set it to get predictable timestamps.
+	Now func() time.Time
+	// StatementTimeout bounds every statement on the server (statement_timeout); 0 leaves
+	// the server's setting.
+	StatementTimeout time.Duration
+	// MaxConns is the pool's size; 0 leaves pgxpool's default (max(4, CPUs)) or the URL's
+	// pool_max_conns.
+	MaxConns int32
+}
+
+// DB is the PostgreSQL store. It is safe for concurrent use.
+type DB struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var _ roster.Store = (*DB)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value DSN; unknown URL
+// parameters such as search_path become session settings), applies the pending
+// migrations and returns the store. It refuses a database whose schema is newer than this
+// binary knows.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &roster.Error{Code: roster.EINVALID, Message: "The PostgreSQL URL is not valid.", Err: err}
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &DB{pool: pool, now: now}, nil
+}
+
+// migrate applies the embedded migrations with goose. Instances that start together
+// serialise on a session advisory lock whose key is derived from the schema, so that
+// different schemas of one database (the tests use one each) do not wait for each other.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: current schema: %w", err)
+	}
+	if schema == "" {
+		return errors.New("postgres: no schema to create tables in: check search_path")
+	}
+	h := fnv.New64a()
+	h.Write([]byte("roster-migrate:" + schema))
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(int64(h.Sum64())),
+		lock.WithLockTimeout(1, 300), // retry every second, up to five minutes
+	)
+	if err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if err := checkVersion(ctx, p); err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	// Checked again: a newer instance may have migrated while this one waited for the lock.
+	return checkVersion(ctx, p)
+}
+
+// checkVersion refuses a schema newer than the embedded migrations: this binary would
+// read and write tables it does not know.
+func checkVersion(ctx context.Context, p *goose.Provider) error {
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: schema version: %w", err)
+	}
+	if current > target {
+		return fmt.Errorf("postgres: the database schema is at version %d, newer than this binary knows (%d): run a newer roster", current, target)
+	}
+	return nil
+}
+
+// SchemaVersion returns the version of the last migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.pool.QueryRow(ctx, "SELECT COALESCE(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v)
+	return v, err
+}
+
+// Pool returns the connection pool, for metrics (pool.Stat()) and health checks.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// clock returns the current time as stored: UTC, to the microsecond PostgreSQL keeps, so
+// that a value read back equals the value written.
+func (db *DB) clock() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
+
+// idEncoding is Crockford's base32 alphabet in lower case: its order matches byte order.
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newIDs returns n IDs like "lrn_01hx..." (prefix + 26 characters), made like the SQLite
+// store's. The first 48 bits are the time in milliseconds, so rows inserted together land
+// next to each other in the primary key's B-tree (a million random keys would touch pages
+// all over it); the other 80 bits come from crypto/rand, so an ID cannot be guessed from
+// another.
+func newIDs(prefix string, n int) []string {
+	ms := uint64(time.Now().UnixMilli())
+	rnd := make([]byte, 10*n)
+	rand.Read(rnd)
+	ids := make([]string, n)
+	var b [16]byte
+	for i := range ids {
+		binary.BigEndian.PutUint64(b[:8], ms<<16)
+		copy(b[6:], rnd[i*10:(i+1)*10])
+		ids[i] = prefix + idEncoding.EncodeToString(b[:])
+	}
+	return ids
+}
+
+func newID(prefix string) string { return newIDs(prefix, 1)[0] }
+
+func needOrg(orgID string) error {
+	if orgID == "" {
+		return roster.Errorf(roster.EINVALID, "no organization given")
+	}
+	return nil
+}
+
+// conflictMessages turn the names of the unique indexes into messages for the user.
+var conflictMessages = map[string]string{
+	"learners_org_email":       "a learner with this email already exists in the organization",
+	"learners_org_employee_id": "this employee ID already belongs to another learner of the organization",
+	"organizations_slug_key":   "an organization with this slug already exists",
+	"org_domains_pkey":         "this email domain already belongs to an organization",
+	"admins_email_key":         "an admin with this email already exists",
+	"api_tokens_hash_key":      "this token already exists",
+	"sessions_pkey":            "this session already exists",
+}
+
+// dbErr maps a driver error to a roster.Error: no rows -> ENOTFOUND with what, a unique
+// violation (23505) -> ECONFLICT, a missing parent (23503) -> ENOTFOUND; a cancelled
+// context stays itself; anything else is EINTERNAL with its cause.
+func dbErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var re *roster.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return roster.Errorf(roster.ENOTFOUND, "%s not found", what)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			if m, ok := conflictMessages[pe.ConstraintName]; ok {
+				return &roster.Error{Code: roster.ECONFLICT, Message: m, Err: err}
+			}
+			return &roster.Error{Code: roster.ECONFLICT, Message: "this " + what + " already exists", Err: err}
+		case "23503": // foreign_key_violation
+			return &roster.Error{Code: roster.ENOTFOUND, Message: "the organization or record it refers to does not exist", Err: err}
+		}
+	}
+	return &roster.Error{Code: roster.EINTERNAL, Message: what, Err: err}
+}
+
+// nullIfEmpty stores "" as NULL, for the columns whose uniqueness ignores blanks.
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

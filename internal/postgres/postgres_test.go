@@ -1,0 +1,427 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+func newOrg(t testing.TB, db *DB, slug string) *roster.Organization {
+	t.Helper()
+	org := &roster.Organization{Slug: slug, Name: strings.ToUpper(slug), Domains: []string{slug + ".com"}}
+	if err := db.CreateOrganization(context.Background(), org); err != nil {
+		t.Fatalf("CreateOrganization: %v", err)
+	}
+	return org
+}
+
+func learner(org, i int) roster.Learner {
+	return roster.Learner{
+		Email:      fmt.Sprintf("user%07d@org%d.com", i, org),
+		FirstName:  fmt.Sprintf("First%d", i),
+		LastName:   fmt.Sprintf("Last%07d", i),
+		EmployeeID: fmt.Sprintf("E%07d", i),
+		Department: fmt.Sprintf("Dept%d", i%50),
+		Location:   fmt.Sprintf("City%d", i%20),
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := roster.ErrorCode(err); got != code {
+		t.Fatalf("error code %q (%v), want %q", got, err, code)
+	}
+}
+
+func TestOpenMigratesOnceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	u := testSchema(t)
+	ctx := context.Background()
+	// Several instances starting together on a fresh schema: the advisory lock lets one
+	// migrate while the others wait, then they all find the schema up to date.
+	const n = 4
+	dbs := make([]*DB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = Open(ctx, u, Options{})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		defer dbs[i].Close()
+	}
+	v, err := dbs[0].SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != 1 {
+		t.Fatalf("schema version %d, want 1", v)
+	}
+	var applied int
+	if err := dbs[0].pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id = 1`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Fatalf("migration 1 recorded %d times, want once", applied)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	u := testSchema(t)
+	ctx := context.Background()
+	db, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, u, Options{})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open accepted a schema newer than the binary")
+	}
+	if !strings.Contains(err.Error(), "newer than this binary") {
+		t.Fatalf("unclear error: %v", err)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	t.Parallel()
+	_, err := Open(context.Background(), "postgres://%zz", Options{})
+	wantCode(t, err, roster.EINVALID)
+}
+
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{StatementTimeout: 100 * time.Millisecond})
+	_, err := db.pool.Exec(context.Background(), `SELECT pg_sleep(2)`)
+	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
+		t.Fatalf("pg_sleep(2) with a 100ms statement timeout: %v", err)
+	}
+}
+
+// importLearners writes ls as new learners in one import and returns the batch.
+func importLearners(t testing.TB, db *DB, orgID string, expect int64, ls []roster.Learner) (*roster.ImportBatch, error) {
+	t.Helper()
+	return db.Import(context.Background(), orgID, expect, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		changes := make([]roster.LearnerChange, len(ls))
+		for i, l := range ls {
+			changes[i] = roster.LearnerChange{Row: i + 2, Kind: roster.ChangeNew, After: l}
+		}
+		if err := tx.Write(ctx, changes); err != nil {
+			return nil, err
+		}
+		return &roster.ImportBatch{CreatedBy: "test", FileName: "f.csv", Rows: len(ls), New: len(ls)}, nil
+	})
+}
+
+func TestImportWritesAtCommitOnly(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	var inside int
+	_, err := db.Import(ctx, org.ID, 0, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		if err := tx.Write(ctx, []roster.LearnerChange{{Row: 2, Kind: roster.ChangeNew, After: learner(1, 1)}}); err != nil {
+			return nil, err
+		}
+		// Another connection sees nothing before the commit.
+		n, err := db.Lookup(org.ID).CountLearners(ctx)
+		inside = n
+		if err != nil {
+			return nil, err
+		}
+		return nil, errors.New("changed my mind")
+	})
+	if err == nil || err.Error() != "changed my mind" {
+		t.Fatalf("Import returned %v, want fn's error", err)
+	}
+	if inside != 0 {
+		t.Fatalf("a pending import was visible to another connection (%d learners)", inside)
+	}
+	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 0 {
+		t.Fatalf("rolled-back import left %d learners", n)
+	}
+	o, _ := db.OrganizationByID(ctx, org.ID)
+	if o.LearnersVersion != 0 {
+		t.Fatalf("version moved to %d after a rollback", o.LearnersVersion)
+	}
+}
+
+func TestImportTempTableIsPerTransaction(t *testing.T) {
+	t.Parallel()
+	// Two imports in a row on a pool of one connection: the staging table of the first
+	// must be gone (ON COMMIT DROP) when the second creates its own.
+	db := openTest(t, Options{MaxConns: 1})
+	org := newOrg(t, db, "acme")
+	for i := range 3 {
+		if _, err := importLearners(t, db, org.ID, int64(i), []roster.Learner{learner(1, i)}); err != nil {
+			t.Fatalf("import %d: %v", i, err)
+		}
+	}
+	if n, _ := db.Lookup(org.ID).CountLearners(context.Background()); n != 3 {
+		t.Fatalf("%d learners, want 3", n)
+	}
+}
+
+func TestImportConflictRollsBack(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	if _, err := importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	// The same email again as a new learner: the unique index refuses it at commit.
+	_, err := importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 2), learner(1, 1)})
+	wantCode(t, err, roster.ECONFLICT)
+	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 1 {
+		t.Fatalf("%d learners after a conflicting import, want 1", n)
+	}
+}
+
+// TestImportRaceSameVersion: two commits of previews made at the same version, at the
+// same time: exactly one writes; the other is told to re-validate (ESTALE).
+func TestImportRaceSameVersion(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[g] = db.Import(ctx, org.ID, 0, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+				ls := []roster.Learner{learner(1, g*10), learner(1, g*10+1)}
+				// Hold the lock a moment so the other import is surely waiting on it.
+				time.Sleep(200 * time.Millisecond)
+				changes := []roster.LearnerChange{{Row: 2, Kind: roster.ChangeNew, After: ls[0]}, {Row: 3, Kind: roster.ChangeNew, After: ls[1]}}
+				if err := tx.Write(ctx, changes); err != nil {
+					return nil, err
+				}
+				return &roster.ImportBatch{CreatedBy: fmt.Sprint("g", g), New: 2, Rows: 2}, nil
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok, stale := 0, 0
+	for _, err := range errs {
+		switch roster.ErrorCode(err) {
+		case "":
+			ok++
+		case roster.ESTALE:
+			stale++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || stale != 1 {
+		t.Fatalf("%d succeeded and %d were stale, want 1 and 1", ok, stale)
+	}
+	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 2 {
+		t.Fatalf("%d learners, want the 2 of the one commit", n)
+	}
+	o, _ := db.OrganizationByID(ctx, org.ID)
+	if o.LearnersVersion != 1 {
+		t.Fatalf("version %d, want 1", o.LearnersVersion)
+	}
+}
+
+// TestImportRaceUnversioned: two commits without a version check (the CLI, the HRIS sync)
+// race on the same learners. Each compares the file with the stored learners inside its
+// transaction, as the pipeline does; the organization lock makes the second one compare
+// after the first one's commit, so neither duplicates a learner nor loses the other's
+// update.
+func TestImportRaceUnversioned(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	seed := make([]roster.Learner, 100)
+	for i := range seed {
+		seed[i] = learner(1, i)
+	}
+	if _, err := importLearners(t, db, org.ID, -1, seed); err != nil {
+		t.Fatal(err)
+	}
+	// Both files hold learners 0..149: 0..99 exist, 100..149 are new to both. One sets
+	// job_title, the other department.
+	set := []func(l *roster.Learner){
+		func(l *roster.Learner) { l.JobTitle = "Engineer" },
+		func(l *roster.Learner) { l.Department = "Research" },
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[g] = db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+				emails := make([]string, 150)
+				for i := range emails {
+					emails[i] = learner(1, i).Email
+				}
+				stored, err := tx.LearnersByEmail(ctx, emails)
+				if err != nil {
+					return nil, err
+				}
+				byEmail := map[string]roster.Learner{}
+				for _, l := range stored {
+					byEmail[l.Email] = l
+				}
+				time.Sleep(200 * time.Millisecond) // let the other one queue on the lock
+				var changes []roster.LearnerChange
+				for i := range 150 {
+					c := roster.LearnerChange{Row: i + 2, Kind: roster.ChangeNew, After: learner(1, i)}
+					if l, ok := byEmail[c.After.Email]; ok {
+						c.Kind, c.After = roster.ChangeUpdated, l
+					}
+					set[g](&c.After)
+					changes = append(changes, c)
+				}
+				if err := tx.Write(ctx, changes); err != nil {
+					return nil, err
+				}
+				return &roster.ImportBatch{CreatedBy: fmt.Sprint("g", g), Rows: 150}, nil
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for g, err := range errs {
+		if err != nil {
+			t.Fatalf("import %d: %v", g, err)
+		}
+	}
+	n := 0
+	err := db.EachLearner(ctx, org.ID, func(l *roster.Learner) error {
+		n++
+		if l.JobTitle != "Engineer" || l.Department != "Research" {
+			return fmt.Errorf("%s: job_title %q, department %q: an update was lost", l.Email, l.JobTitle, l.Department)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 150 {
+		t.Fatalf("%d learners, want 150 (no duplicates, none missing)", n)
+	}
+	o, _ := db.OrganizationByID(ctx, org.ID)
+	if o.LearnersVersion != 3 {
+		t.Fatalf("version %d, want 3", o.LearnersVersion)
+	}
+}
+
+// TestUploadAcrossInstances: a file uploaded through one instance is read back, checked
+// and committed through another (two pools on one database).
+func TestUploadAcrossInstances(t *testing.T) {
+	t.Parallel()
+	u := testSchema(t)
+	ctx := context.Background()
+	a, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	org := newOrg(t, a, "acme")
+	file := bytes.Repeat([]byte("first_name,last_name,employee_email\r\n"), 70000) // ~2.6 MB: 3 chunks
+	up := &roster.Upload{OrgID: org.ID, CreatedBy: "admin@acme.com", FileName: "people.csv"}
+	if err := a.CreateUpload(ctx, up, bytes.NewReader(file)); err != nil {
+		t.Fatal(err)
+	}
+	if up.Size != int64(len(file)) {
+		t.Fatalf("size %d, want %d", up.Size, len(file))
+	}
+	var chunks int
+	a.pool.QueryRow(ctx, `SELECT count(*) FROM upload_chunks WHERE upload_id = $1`, up.ID).Scan(&chunks)
+	if chunks != 3 {
+		t.Fatalf("%d chunks, want 3 of at most 1 MiB", chunks)
+	}
+	r, err := b.OpenUploadFile(ctx, org.ID, up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, file) {
+		t.Fatalf("file read back through the other instance differs (%d bytes, want %d)", len(got), len(file))
+	}
+	// Another organization does not see it.
+	other := newOrg(t, a, "other")
+	if _, err := b.OpenUploadFile(ctx, other.ID, up.ID); roster.ErrorCode(err) != roster.ENOTFOUND {
+		t.Fatalf("another organization opened the file: %v", err)
+	}
+	errs := make([]roster.RowError, 2500)
+	for i := range errs {
+		errs[i] = roster.RowError{Row: i + 2, Column: roster.ColEmployeeEmail, Code: roster.CodeInvalidEmail, Value: "x", Message: "bad"}
+	}
+	if err := b.SaveUploadResult(ctx, org.ID, up.ID, []byte(`{"valid":false}`), 7, errs); err != nil {
+		t.Fatal(err)
+	}
+	page, err := a.UploadErrors(ctx, org.ID, up.ID, 1000, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1000 || page[0].Row != 1002 || page[999].Row != 2001 {
+		t.Fatalf("page of errors: %d, first %+v", len(page), page[0])
+	}
+	if err := a.MarkUploadCommitted(ctx, org.ID, up.ID, "bat_x", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, b.MarkUploadCommitted(ctx, org.ID, up.ID, "bat_x", []byte(`{}`)), roster.ECONFLICT)
+}
+
+func TestUploadFailedReadLeavesNothing(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	r := io.MultiReader(bytes.NewReader(make([]byte, 1500000)), iotestErrReader{})
+	err := db.CreateUpload(ctx, &roster.Upload{OrgID: org.ID, FileName: "x.csv"}, r)
+	if err == nil {
+		t.Fatal("CreateUpload succeeded on a failing reader")
+	}
+	var n int
+	db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM uploads) + (SELECT count(*) FROM upload_chunks)`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d rows left behind by a failed upload", n)
+	}
+}
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }

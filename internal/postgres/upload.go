@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster"
+)
+
+// chunkSize is the size of one stored piece of an uploaded file: big enough that a 256 MiB
+// file is a few hundred rows, small enough that no statement carries much.
+const chunkSize = 1 << 20
+
+// statusReceiving marks an upload whose file is still being stored: invisible to readers,
+// and removed by DeleteUploadsBefore if the instance storing it died.
+const statusReceiving = "receiving"
+
+const uploadColumns = `id, org_id, created_by, file_name, size, sha256, status, report, base_version, batch_id, created_at, updated_at`
+
+func scanUpload(row pgx.Row) (*roster.Upload, error) {
+	var u roster.Upload
+	if err := row.Scan(&u.ID, &u.OrgID, &u.CreatedBy, &u.FileName, &u.Size, &u.SHA256, &u.Status, &u.Report,
+		&u.BaseVersion, &u.BatchID, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return &u, nil
+}
+
+// CreateUpload stores u and the file read from r, one chunk per statement: no transaction
+// stays open (and no connection is held) while a slow client sends the file. The upload is
+// "receiving", invisible, until the last chunk is stored. It fills in u.ID, u.Size,
+// u.SHA256, u.CreatedAt and u.UpdatedAt (and u.Status when blank: UploadValidated). On
+// error nothing of the upload remains.
+func (db *DB) CreateUpload(ctx context.Context, u *roster.Upload, r io.Reader) error {
+	if u == nil || r == nil {
+		return roster.Errorf(roster.EINVALID, "no upload given")
+	}
+	if err := needOrg(u.OrgID); err != nil {
+		return err
+	}
+	status := u.Status
+	if status == "" {
+		status = roster.UploadValidated
+	}
+	if status != roster.UploadValidated && status != roster.UploadCommitted {
+		return roster.Errorf(roster.EINVALID, "unknown upload status %q", status)
+	}
+	id, now := newID("upl_"), db.clock()
+	_, err := db.pool.Exec(ctx, `INSERT INTO uploads (`+uploadColumns+`) VALUES ($1, $2, $3, $4, 0, '', $5, $6, $7, $8, $9, $9)`,
+		id, u.OrgID, u.CreatedBy, u.FileName, statusReceiving, u.Report, u.BaseVersion, u.BatchID, now)
+	if err != nil {
+		return dbErr(err, "upload")
+	}
+	size, sum, err := db.storeChunks(ctx, id, r)
+	if err == nil {
+		_, err = db.pool.Exec(ctx, `UPDATE uploads SET size = $2, sha256 = $3, status = $4 WHERE id = $1`, id, size, sum, status)
+		err = dbErr(err, "upload")
+	}
+	if err != nil {
+		// The chunks go with the row (ON DELETE CASCADE). A cancelled ctx must not stop
+		// the clean-up.
+		db.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM uploads WHERE id = $1`, id)
+		return err
+	}
+	u.ID, u.Size, u.SHA256, u.Status, u.CreatedAt, u.UpdatedAt = id, size, sum, status, now, now
+	return nil
+}
+
+func (db *DB) storeChunks(ctx context.Context, id string, r io.Reader) (int64, string, error) {
+	h := sha256.New()
+	buf := make([]byte, chunkSize)
+	var size int64
+	for seq := 0; ; seq++ {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			size += int64(n)
+			if _, err := db.pool.Exec(ctx, `INSERT INTO upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n]); err != nil {
+				return 0, "", dbErr(err, "upload file")
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return size, hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return 0, "", err
+		}
+	}
+}
+
+// Upload returns one of the organization's uploads.
+func (db *DB) Upload(ctx context.Context, orgID, id string) (*roster.Upload, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	u, err := scanUpload(db.pool.QueryRow(ctx, `SELECT `+uploadColumns+` FROM uploads
+		WHERE org_id = $1 AND id = $2 AND status <> $3`, orgID, id, statusReceiving))
+	return u, dbErr(err, "upload")
+}
+
+// OpenUploadFile returns the stored file. It reads one chunk per query as the caller
+// reads, so that no connection is held between reads and any instance can serve it.
+func (db *DB) OpenUploadFile(ctx context.Context, orgID, id string) (io.ReadCloser, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM upload_chunks c WHERE c.upload_id = u.id)
+		FROM uploads u WHERE u.org_id = $1 AND u.id = $2 AND u.status <> $3`, orgID, id, statusReceiving).Scan(&n)
+	if err != nil {
+		return nil, dbErr(err, "upload")
+	}
+	return &chunkReader{ctx: ctx, db: db, orgID: orgID, id: id, chunks: n}, nil
+}
+
+type chunkReader struct {
+	ctx       context.Context
+	db        *DB
+	orgID, id string
+	chunks    int
+	next      int
+	cur       bytes.Reader
+	closed    bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.closed {
+		return 0, errors.New("postgres: read of a closed upload file")
+	}
+	for c.cur.Len() == 0 {
+		if c.next >= c.chunks {
+			return 0, io.EOF
+		}
+		var data []byte
+		err := c.db.pool.QueryRow(c.ctx, `SELECT c.data FROM upload_chunks c JOIN uploads u ON u.id = c.upload_id
+			WHERE u.org_id = $1 AND c.upload_id = $2 AND c.seq = $3`, c.orgID, c.id, c.next).Scan(&data)
+		if err != nil {
+			// Deleted while being read (abandoned and cleaned up): say so rather than
+			// returning a truncated file.
+			return 0, dbErr(err, "upload file")
+		}
+		c.next++
+		c.cur.Reset(data)
+	}
+	return c.cur.Read(p)
+}
+
+func (c *chunkReader) Close() error {
+	c.closed = true
+	return nil
+}
+
+// SaveUploadResult replaces the upload's report, base version and full error list.
+func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs []roster.RowError) error {
+	if err := needOrg(orgID); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE uploads SET report = $3, base_version = $4, updated_at = $5
+			WHERE org_id = $1 AND id = $2 AND status <> $6`, orgID, id, report, baseVersion, db.clock(), statusReceiving)
+		if err != nil {
+			return dbErr(err, "upload")
+		}
+		if tag.RowsAffected() == 0 {
+			return roster.Errorf(roster.ENOTFOUND, "upload not found")
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM upload_errors WHERE upload_id = $1`, id); err != nil {
+			return dbErr(err, "upload errors")
+		}
+		if len(errs) == 0 {
+			return nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"upload_errors"},
+			[]string{"upload_id", "seq", "row", "column", "code", "value", "message"},
+			pgx.CopyFromSlice(len(errs), func(i int) ([]any, error) {
+				e := errs[i]
+				return []any{id, i, e.Row, e.Column, e.Code, e.Value, e.Message}, nil
+			}))
+		return dbErr(err, "upload errors")
+	})
+}
+
+// UploadErrors returns errors offset to offset+limit of the upload's full list, in the order
+// they were saved; limit <= 0 means all of them.
+func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit int) ([]roster.RowError, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, roster.Errorf(roster.EINVALID, "offset must not be negative")
+	}
+	if _, err := db.Upload(ctx, orgID, id); err != nil {
+		return nil, err
+	}
+	var lim *int // NULL: no limit
+	if limit > 0 {
+		lim = &limit
+	}
+	// seq is contiguous from 0, so the page is a range of the primary key, not an OFFSET.
+	rows, err := db.pool.Query(ctx, `SELECT row, "column", code, value, message FROM upload_errors
+		WHERE upload_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`, id, offset, lim)
+	if err != nil {
+		return nil, dbErr(err, "upload errors")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (roster.RowError, error) {
+		var e roster.RowError
+		err := r.Scan(&e.Row, &e.Column, &e.Code, &e.Value, &e.Message)
+		return e, err
+	})
+	if out == nil {
+		out = []roster.RowError{}
+	}
+	return out, dbErr(err, "upload errors")
+}
+
+// MarkUploadCommitted records that the upload was committed as batchID, with its final
+// report. An upload is committed once: a second call fails with ECONFLICT.
+func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string, report []byte) error {
+	if err := needOrg(orgID); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM uploads WHERE org_id = $1 AND id = $2 AND status <> $3 FOR UPDATE`,
+			orgID, id, statusReceiving).Scan(&status)
+		if err != nil {
+			return dbErr(err, "upload")
+		}
+		if status == roster.UploadCommitted {
+			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+		}
+		_, err = tx.Exec(ctx, `UPDATE uploads SET status = $2, batch_id = $3, report = $4, updated_at = $5 WHERE id = $1`,
+			id, roster.UploadCommitted, batchID, report, db.clock())
+		return dbErr(err, "upload")
+	})
+}
+
+// DeleteUploadsBefore removes the uncommitted uploads of every organization last touched
+// before t; their chunks and errors go with them (ON DELETE CASCADE).
+func (db *DB) DeleteUploadsBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM uploads WHERE status <> $1 AND updated_at < $2`, roster.UploadCommitted, t.UTC())
+	if err != nil {
+		return 0, dbErr(err, "uploads")
+	}
+	return int(tag.RowsAffected()), nil
+}
