@@ -61,7 +61,7 @@ type Reader struct {
 
 	special [256]bool // bytes that end an unquoted run: the delimiter, quote, CR, LF
 
-	line    int      // physical line number of the next unparsed byte (1-based)
+	nextRow int      // row number of the next record: records and empty lines so far, plus one
 	data    []byte   // cell bytes of the current record
 	ends    []int    // end offset in data of each cell
 	tooLong bool     // the record passed MaxRowBytes
@@ -75,7 +75,7 @@ var _ rows.Reader = (*Reader)(nil)
 // line endings. Only an I/O error from r makes it fail; an empty r gives a Reader whose
 // first Next returns io.EOF.
 func New(r io.Reader) (*Reader, error) {
-	c := &Reader{src: r, buf: make([]byte, bufSize), line: 1, enc: UTF8, delim: ','}
+	c := &Reader{src: r, buf: make([]byte, bufSize), nextRow: 1, enc: UTF8, delim: ','}
 	n, err := io.ReadFull(r, c.buf)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
@@ -227,7 +227,7 @@ var specialQuoted = [256]bool{'"': true, '\n': true, '\r': true}
 func (c *Reader) Next() (rows.Record, error) {
 	c.data = c.data[:0]
 	c.ends = c.ends[:0]
-	row := c.line
+	row := c.nextRow
 	malformed := ""
 	c.tooLong, c.tooMany = false, false
 	started := false // a byte other than the line break belongs to this record
@@ -288,7 +288,7 @@ func (c *Reader) Next() (rows.Record, error) {
 					continue
 				}
 				c.r += brk
-				c.line++
+				c.nextRow++
 				return c.record(row, started, malformed), nil
 			}
 		case stQuoted:
@@ -315,9 +315,8 @@ func (c *Reader) Next() (rows.Record, error) {
 				c.keep(b[i : i+1])
 				continue
 			}
-			// A line break inside the cell: kept as LF, and the record spans one more line.
+			// A line break inside the cell is kept as LF; the record stays one row.
 			c.r += brk
-			c.line++
 			c.keep([]byte{'\n'})
 		case stQuote:
 			switch ch := b[0]; {
@@ -344,7 +343,7 @@ func (c *Reader) Next() (rows.Record, error) {
 					continue
 				}
 				c.r += brk
-				c.line++
+				c.nextRow++
 				return c.record(row, started, malformed), nil
 			default:
 				// `"Bob "the builder""`: keep the quote as text and read the rest of the
@@ -370,7 +369,7 @@ func (c *Reader) Next() (rows.Record, error) {
 	}
 	rec := c.record(row, true, malformed)
 	// The next call must not read a record that starts on the same line.
-	c.line++
+	c.nextRow++
 	return rec, nil
 }
 
