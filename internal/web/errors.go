@@ -1,0 +1,124 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/roster-dev/roster"
+)
+
+// httpError is an error of the transport itself (a body too large, a wrong content type,
+// a missing credential) that has no domain code. Its Code is stable: API clients may
+// switch on it.
+type httpError struct {
+	Status  int
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *httpError) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *httpError) Unwrap() error { return e.Err }
+
+// Transport error codes, next to the domain codes of package roster.
+const (
+	codeUnauthorized     = "unauthorized"
+	codeTooLarge         = "too_large"
+	codeUnsupportedMedia = "unsupported_media_type"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeRateLimited      = "rate_limited"
+)
+
+func errBadRequest(format string, args ...any) error {
+	return roster.Errorf(roster.EINVALID, format, args...)
+}
+
+// errorStatus is the one place that maps an error to an HTTP status, a stable code and
+// the message the user sees. Internal errors get a plain message; their cause is logged.
+func errorStatus(err error) (status int, code, message string) {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.Status, he.Code, he.Message
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, codeTooLarge, "The file is larger than this server accepts."
+	}
+	code = roster.ErrorCode(err)
+	message = roster.ErrorMessage(err)
+	switch code {
+	case roster.EINVALID:
+		status = http.StatusBadRequest
+	case roster.ENOTFOUND:
+		status = http.StatusNotFound
+	case roster.ECONFLICT, roster.ESTALE:
+		status = http.StatusConflict
+	case roster.EFORBIDDEN:
+		status = http.StatusForbidden
+	default:
+		code, status = roster.EINTERNAL, http.StatusInternalServerError
+	}
+	return status, code, message
+}
+
+// errorBody is the one shape of every API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (s *Server) logError(r *http.Request, status int, err error) {
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+}
+
+// renderJSONError writes err as {"error":{"code","message"}}.
+func (s *Server) renderJSONError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := errorStatus(err)
+	s.logError(r, status, err)
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	writeJSON(w, status, b)
+}
+
+// renderError writes err as JSON under /api/ and as an HTML page elsewhere.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPI(r) {
+		s.renderJSONError(w, r, err)
+		return
+	}
+	status, code, msg := errorStatus(err)
+	s.logError(r, status, err)
+	title := http.StatusText(status)
+	switch status {
+	case http.StatusNotFound:
+		title, msg = "Page not found", "There is nothing here. The link may be old, or the page belongs to another organization."
+	case http.StatusInternalServerError:
+		title = "Something went wrong"
+	}
+	s.renderStatus(w, r, status, "error", map[string]any{"Title": title, "Message": msg, "Code": code, "Status": status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,300 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/auth"
+)
+
+// principal is who makes a request: a signed-in admin (with a session) or an API token,
+// and always the organization that scopes everything the request reads or writes.
+type principal struct {
+	Org     *roster.Organization
+	Admin   *roster.Admin
+	Session *roster.Session
+	Token   *roster.APIToken
+}
+
+// actor is how an import batch records who made it.
+func (p *principal) actor() string {
+	if p.Admin != nil {
+		return p.Admin.Email
+	}
+	if p.Token != nil {
+		return "api:" + p.Token.Name
+	}
+	return "unknown"
+}
+
+type ctxKey int
+
+const principalKey ctxKey = 1
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey).(*principal)
+	return p
+}
+
+// orgOf returns the organization of the request's caller; every store call takes its ID.
+func orgOf(r *http.Request) *roster.Organization { return principalFrom(r.Context()).Org }
+
+func (s *Server) sessionCookieName() string {
+	if s.cfg.SecureCookies {
+		return "__Host-roster_session" // the prefix pins the cookie to this host and HTTPS
+	}
+	return "roster_session"
+}
+
+func (s *Server) preCSRFCookieName() string {
+	if s.cfg.SecureCookies {
+		return "__Host-roster_csrf"
+	}
+	return "roster_csrf"
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{
+		Name: name, Value: value, Path: "/", HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode,
+		MaxAge: int(maxAge / time.Second),
+	}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+// public wraps a page that needs no session (setup, sign-in). Its forms carry a CSRF token
+// checked against a cookie (the double-submit pattern), since there is no session yet.
+func (s *Server) public(h handler) http.Handler {
+	return s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := ""
+		if c, err := r.Cookie(s.preCSRFCookieName()); err == nil && len(c.Value) == 43 {
+			token = c.Value
+		} else {
+			token = auth.NewSecret()
+			s.setCookie(w, s.preCSRFCookieName(), token, 2*time.Hour)
+		}
+		if r.Method == http.MethodPost {
+			limitForm(w, r)
+			if !auth.Equal(r.PostFormValue("csrf"), token) || token == "" {
+				s.renderError(w, r, errCSRF)
+				return
+			}
+		}
+		ctx := context.WithValue(r.Context(), principalKey, &principal{Session: &roster.Session{CSRFToken: token}})
+		if err := h(w, r.WithContext(ctx)); err != nil {
+			s.renderError(w, r, err)
+		}
+	}))
+}
+
+var errCSRF = &httpError{Status: http.StatusForbidden, Code: roster.EFORBIDDEN,
+	Message: "This form has expired or did not come from Roster. Go back, reload the page and try again."}
+
+// limitForm bounds url-encoded form bodies; uploads use their own, larger limit.
+func limitForm(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	}
+}
+
+// signedIn wraps a page of a signed-in admin: it loads the session, the admin and the
+// organization, sends anybody else to the sign-in page (or to setup on an empty store),
+// and checks the CSRF token of every POST.
+func (s *Server) signedIn(h handler) http.Handler {
+	return s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.loadSession(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if p == nil {
+			if r.Method == http.MethodGet {
+				if n, err := s.store.CountAdmins(r.Context()); err == nil && n == 0 {
+					http.Redirect(w, r, "/setup", http.StatusSeeOther)
+					return
+				}
+				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.renderError(w, r, &httpError{Status: http.StatusUnauthorized, Code: codeUnauthorized,
+				Message: "Your session has ended. Sign in again."})
+			return
+		}
+		if r.Method == http.MethodPost {
+			limitForm(w, r)
+			// Multipart uploads send the token in a header (fetch) or as the form's first
+			// field; the upload handler checks it while it streams the parts.
+			if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				if !auth.Equal(r.PostFormValue("csrf"), p.Session.CSRFToken) {
+					s.renderError(w, r, errCSRF)
+					return
+				}
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
+			s.renderError(w, r, err)
+		}
+	}))
+}
+
+// loadSession returns the request's principal, or nil when it carries no valid session.
+func (s *Server) loadSession(r *http.Request) (*principal, error) {
+	c, err := r.Cookie(s.sessionCookieName())
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil, nil
+	}
+	ctx := r.Context()
+	sess, err := s.store.SessionByHash(ctx, auth.Digest(c.Value))
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		return nil, nil
+	}
+	admin, err := s.store.Admin(ctx, sess.OrgID, sess.AdminID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	org, err := s.store.OrganizationByID(ctx, sess.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{Org: org, Admin: admin, Session: sess}, nil
+}
+
+// apiAuth wraps an API endpoint: the Bearer token decides the organization.
+func (s *Server) apiAuth(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.loadToken(r)
+		if err != nil {
+			s.renderJSONError(w, r, err)
+			return
+		}
+		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
+			s.renderJSONError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) apiPublic(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.renderJSONError(w, r, err)
+		}
+	})
+}
+
+var errNoToken = &httpError{Status: http.StatusUnauthorized, Code: codeUnauthorized,
+	Message: "Send an API token as 'Authorization: Bearer TOKEN'. Admins create tokens in Settings."}
+
+func (s *Server) loadToken(r *http.Request) (*principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 200 {
+		return nil, errNoToken
+	}
+	ctx := r.Context()
+	t, err := s.store.TokenByHash(ctx, auth.Digest(tok))
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, &httpError{Status: http.StatusUnauthorized, Code: codeUnauthorized,
+			Message: "This API token is unknown or has been revoked."}
+	} else if err != nil {
+		return nil, err
+	}
+	if t.RevokedAt != nil {
+		return nil, &httpError{Status: http.StatusUnauthorized, Code: codeUnauthorized,
+			Message: "This API token is unknown or has been revoked."}
+	}
+	org, err := s.store.OrganizationByID(ctx, t.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{Org: org, Token: t}, nil
+}
+
+// rateLimiter counts failed sign-ins per key (an email, a client address) in a sliding
+// window. It is in-process: with several instances each keeps its own count, which still
+// bounds guessing. Hand-written because the rule (failures only, reset on success, one
+// window) is a dozen lines and x/time/rate's token bucket does not count failures.
+type rateLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	now    func() time.Time
+	fails  map[string][]time.Time
+}
+
+func newRateLimiter(max int, window time.Duration, now func() time.Time) *rateLimiter {
+	return &rateLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+}
+
+// blocked reports whether key has used up its attempts, and when it may try again.
+func (l *rateLimiter) blocked(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	ts := l.prune(key, now)
+	if len(ts) >= l.max {
+		return true, ts[0].Add(l.window).Sub(now)
+	}
+	return false, 0
+}
+
+func (l *rateLimiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.fails[key] = append(l.prune(key, now), now)
+	if len(l.fails) > 100_000 { // bound memory under a flood of distinct keys
+		for k := range l.fails {
+			l.prune(k, now)
+		}
+	}
+}
+
+func (l *rateLimiter) reset(key string) {
+	l.mu.Lock()
+	delete(l.fails, key)
+	l.mu.Unlock()
+}
+
+func (l *rateLimiter) prune(key string, now time.Time) []time.Time {
+	ts := l.fails[key]
+	i := 0
+	for i < len(ts) && !now.Before(ts[i].Add(l.window)) {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.fails, key)
+		return nil
+	}
+	l.fails[key] = ts
+	return ts
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var errNotFound = errors.New("not found")

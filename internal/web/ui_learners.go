@@ -1,0 +1,136 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/csvsafe"
+)
+
+func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
+	f, err := learnerFilter(r, 50)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	page, err := s.store.Learners(r.Context(), orgOf(r).ID, f)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	q.Del("cursor")
+	filtered := f.Query != "" || f.Department != "" || f.Location != "" || f.Status != ""
+	return s.render(w, r, "learners", map[string]any{
+		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page,
+		"Params": q, "Filtered": filtered, "Paged": f.Cursor != "",
+		"QueryTime": time.Since(start).Round(time.Millisecond / 10).String(),
+	})
+}
+
+// learnersExport writes every learner the current filters select, in the current order,
+// as CSV. Cells are neutralised against formula injection, since the file is made to be
+// opened in a spreadsheet.
+func (s *Server) learnersExport(w http.ResponseWriter, r *http.Request) error {
+	f, err := learnerFilter(r, 1000)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.Cursor = 1000, ""
+	org := orgOf(r)
+	page, err := s.store.Learners(r.Context(), org.ID, f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="learners-`+s.now().UTC().Format("2006-01-02")+`.csv"`)
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	header := make([]string, 0, len(roster.Columns)+2)
+	for _, c := range roster.Columns {
+		header = append(header, c.Name)
+	}
+	_ = cw.Write(append(header, "status", "created_at"))
+	for {
+		for _, l := range page.Learners {
+			rec := []string{l.FirstName, l.LastName, l.Email, l.EmployeeID, l.JobTitle, l.Department,
+				l.Location, l.ManagerEmail, strconv.FormatBool(l.Active), l.Status, l.CreatedAt.UTC().Format(time.RFC3339)}
+			for i := range rec {
+				rec[i] = csvsafe.Cell(rec[i])
+			}
+			if err := cw.Write(rec); err != nil {
+				return nil // the client went away
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+		if page, err = s.store.Learners(r.Context(), org.ID, f); err != nil {
+			s.log.Error("export cut short", "err", err)
+			break
+		}
+	}
+	cw.Flush()
+	return nil
+}
+
+// fieldSource is one row of the learner page: a value and where it came from.
+type fieldSource struct {
+	Label, Value, Source string
+	Batch                *roster.ImportBatch
+}
+
+func (s *Server) learnerPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	org := orgOf(r)
+	l, err := s.store.Learner(ctx, org.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var batches []*roster.ImportBatch
+	var created, updated *roster.ImportBatch
+	if l.CreatedBatchID != "" {
+		if created, err = s.store.ImportBatch(ctx, org.ID, l.CreatedBatchID); err == nil {
+			batches = append(batches, created)
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+	}
+	if l.UpdatedBatchID != "" && l.UpdatedBatchID != l.CreatedBatchID {
+		if updated, err = s.store.ImportBatch(ctx, org.ID, l.UpdatedBatchID); err == nil {
+			batches = append(batches, updated)
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+	}
+	// Uploads are the only writer of learners so far, so a value's source is the last
+	// batch that wrote the learner. Field-level provenance (HRIS, the learner) needs the
+	// store to record it per field.
+	last := updated
+	if last == nil {
+		last = created
+	}
+	src := "Set outside an import"
+	if last != nil {
+		src = "File upload"
+	}
+	fields := []fieldSource{
+		{"First name", l.FirstName, src, last}, {"Last name", l.LastName, src, last},
+		{"Email", l.Email, src, created}, {"Employee ID", l.EmployeeID, src, last},
+		{"Job title", l.JobTitle, src, last}, {"Department", l.Department, src, last},
+		{"Location", l.Location, src, last}, {"Manager", l.ManagerEmail, src, last},
+		{"Membership", l.Status, src, last},
+	}
+	for i := range fields {
+		if fields[i].Value == "" {
+			fields[i].Source, fields[i].Batch = "", nil
+		}
+	}
+	return s.render(w, r, "learner", map[string]any{
+		"Title": l.FirstName + " " + l.LastName, "Nav": "learners", "Learner": l,
+		"Fields": fields, "Batches": batches,
+	})
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/auth"
+)
+
+func (s *Server) settingsData(r *http.Request, extra map[string]any) (map[string]any, error) {
+	org := orgOf(r)
+	admins, err := s.store.Admins(r.Context(), org.ID)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.store.Tokens(r.Context(), org.ID)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{
+		"Title": "Settings", "Nav": "settings", "Admins": admins, "Tokens": tokens,
+		"Domains": strings.Join(org.Domains, ", "), "AdminForm": map[string]string{},
+		"Errors": formErrors{},
+	}
+	for k, v := range extra {
+		data[k] = v
+	}
+	return data, nil
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
+	data, err := s.settingsData(r, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, "settings", data)
+}
+
+func (s *Server) settingsAddAdmin(w http.ResponseWriter, r *http.Request) error {
+	org := orgOf(r)
+	form := map[string]string{
+		"name":  strings.TrimSpace(r.PostFormValue("name")),
+		"email": strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))),
+	}
+	password := r.PostFormValue("password")
+	errs := formErrors{}
+	if e := checkEmail(form["email"]); e != "" {
+		errs["admin_email"] = e
+	}
+	if e := checkPassword(password); e != "" {
+		errs["admin_password"] = e
+	}
+	if utf8.RuneCountInString(form["name"]) > 200 {
+		errs["admin_name"] = "Use up to 200 characters."
+	}
+	if len(errs) == 0 {
+		hash, err := auth.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		a := &roster.Admin{OrgID: org.ID, Email: form["email"], Name: form["name"], PasswordHash: hash}
+		err = s.store.CreateAdmin(r.Context(), a)
+		if err == nil {
+			http.Redirect(w, r, "/settings?flash=admin-added#admins", http.StatusSeeOther)
+			return nil
+		}
+		if roster.ErrorCode(err) != roster.ECONFLICT {
+			return err
+		}
+		errs["admin_email"] = "An admin with this email already exists."
+	}
+	data, err := s.settingsData(r, map[string]any{"AdminForm": form, "Errors": errs})
+	if err != nil {
+		return err
+	}
+	return s.renderStatus(w, r, http.StatusBadRequest, "settings", data)
+}
+
+func (s *Server) settingsDomains(w http.ResponseWriter, r *http.Request) error {
+	org := orgOf(r)
+	raw := r.PostFormValue("domains")
+	domains, bad := parseDomains(raw)
+	errs := formErrors{}
+	switch {
+	case bad != "":
+		errs["domains"] = fmt.Sprintf("%q is not an email domain. Write domains like acme.com, separated by commas.", bad)
+	case len(domains) == 0:
+		errs["domains"] = "Keep at least one email domain: learners' emails must be in one of them."
+	case len(domains) > 100:
+		errs["domains"] = "Use at most 100 domains."
+	}
+	if len(errs) == 0 {
+		err := s.store.SetDomains(r.Context(), org.ID, domains)
+		if err == nil {
+			http.Redirect(w, r, "/settings?flash=domains-saved#domains", http.StatusSeeOther)
+			return nil
+		}
+		if c := roster.ErrorCode(err); c != roster.ECONFLICT && c != roster.EINVALID {
+			return err
+		}
+		errs["domains"] = roster.ErrorMessage(err)
+	}
+	data, err := s.settingsData(r, map[string]any{"Errors": errs, "Domains": raw})
+	if err != nil {
+		return err
+	}
+	return s.renderStatus(w, r, http.StatusBadRequest, "settings", data)
+}
+
+func (s *Server) settingsCreateToken(w http.ResponseWriter, r *http.Request) error {
+	org := orgOf(r)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		data, err := s.settingsData(r, map[string]any{"Errors": formErrors{"token_name": "Name the token (up to 100 characters), for example \"HR export script\"."}})
+		if err != nil {
+			return err
+		}
+		return s.renderStatus(w, r, http.StatusBadRequest, "settings", data)
+	}
+	secret := auth.NewAPIToken()
+	t := &roster.APIToken{OrgID: org.ID, Name: name, Hash: auth.Digest(secret)}
+	if err := s.store.CreateToken(r.Context(), t); err != nil {
+		return err
+	}
+	// The secret is shown on this response only; the store keeps its digest.
+	data, err := s.settingsData(r, map[string]any{"NewToken": secret, "NewTokenName": name})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, "settings", data)
+}
+
+func (s *Server) settingsRevokeToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.RevokeToken(r.Context(), orgOf(r).ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/settings?flash=token-revoked#tokens", http.StatusSeeOther)
+	return nil
+}
