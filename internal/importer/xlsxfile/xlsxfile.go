@@ -1,0 +1,187 @@
+// Package xlsxfile reads the first worksheet of an Excel workbook (.xlsx) as a stream of
+// records for the import pipeline, with the sheet's own row numbers and the cells' raw
+// values (an employee id 123456789 stays 123456789, never 1.23E+08).
+package xlsxfile
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/importer/rows"
+	"github.com/xuri/excelize/v2"
+)
+
+var (
+	// ErrNotWorkbook is returned (wrapped) for a file that is not a readable workbook: not
+	// a zip, a zip without a workbook inside, or a broken one. The pipeline reports it as
+	// unsupported_format.
+	ErrNotWorkbook = errors.New("not an Excel workbook")
+	// ErrTooLarge is returned (wrapped) when the file passes maxBytes, or when what the zip
+	// holds would take too much room once unpacked (a zip bomb).
+	ErrTooLarge = errors.New("the workbook is too large")
+)
+
+const (
+	// MaxUnzippedBytes bounds the total unpacked size of the workbook's parts. A sheet of
+	// a million learner rows is well under 1 GiB of XML.
+	MaxUnzippedBytes = 4 << 30
+	// MaxInMemoryBytes bounds the unpacked parts excelize keeps in memory: all of them
+	// except worksheets and the shared strings over xmlInMemory, which it streams from
+	// temporary files.
+	MaxInMemoryBytes = 128 << 20
+	// xmlInMemory is excelize's UnzipXMLSizeLimit: larger sheets go to temporary files.
+	xmlInMemory = 16 << 20
+)
+
+// Reader yields the non-empty rows of the first worksheet. It implements rows.Reader.
+// Close releases excelize's temporary files.
+type Reader struct {
+	f    *excelize.File
+	rows *excelize.Rows
+	row  int // the sheet row number of the last row read
+	err  error
+}
+
+var _ rows.Reader = (*Reader)(nil)
+
+// New reads the workbook from r, refusing more than maxBytes (no limit when maxBytes <= 0)
+// with ErrTooLarge, and opens its first worksheet. A read error of r is returned wrapped.
+//
+// The file is copied to a temporary file first so that neither excelize nor the zip
+// check holds the whole compressed file in memory; the copy is removed before New returns.
+func New(r io.Reader, maxBytes int64) (rd *Reader, err error) {
+	tmp, err := os.CreateTemp("", "roster-xlsx-*")
+	if err != nil {
+		return nil, fmt.Errorf("xlsxfile: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	src := r
+	if maxBytes > 0 {
+		src = io.LimitReader(r, maxBytes+1)
+	}
+	n, err := io.Copy(tmp, src)
+	if err != nil {
+		return nil, fmt.Errorf("xlsxfile: reading the file: %w", err)
+	}
+	if maxBytes > 0 && n > maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
+	}
+	if err := checkZip(tmp, n); err != nil {
+		return nil, err
+	}
+	// excelize has panicked on crafted files in the past; a bad upload must not crash
+	// the server.
+	defer func() {
+		if p := recover(); p != nil {
+			if rd != nil && rd.f != nil {
+				_ = rd.f.Close()
+			}
+			rd, err = nil, fmt.Errorf("%w: %v", ErrNotWorkbook, p)
+		}
+	}()
+	rd = &Reader{}
+	rd.f, err = excelize.OpenFile(tmp.Name(), excelize.Options{
+		UnzipSizeLimit:    MaxUnzippedBytes,
+		UnzipXMLSizeLimit: xmlInMemory,
+	})
+	if err != nil {
+		if rd.f != nil {
+			_ = rd.f.Close()
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+	}
+	sheets := rd.f.GetSheetList()
+	if len(sheets) == 0 {
+		_ = rd.f.Close()
+		return nil, fmt.Errorf("%w: no worksheet", ErrNotWorkbook)
+	}
+	if rd.rows, err = rd.f.Rows(sheets[0]); err != nil {
+		_ = rd.f.Close()
+		return nil, fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+	}
+	return rd, nil
+}
+
+// checkZip refuses what is not a zip, and a zip whose parts would unpack to more than
+// the limits, before excelize unpacks anything. The sizes in the zip's directory can be
+// trusted: archive/zip fails a part that unpacks to more than it declares.
+func checkZip(f *os.File, size int64) error {
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+	}
+	var total, inMemory uint64
+	for _, e := range zr.File {
+		total += e.UncompressedSize64
+		name := strings.ToLower(strings.ReplaceAll(e.Name, `\`, "/"))
+		streamed := e.UncompressedSize64 > xmlInMemory &&
+			(name == "xl/sharedstrings.xml" || strings.HasPrefix(name, "xl/worksheets/sheet"))
+		if !streamed {
+			inMemory += e.UncompressedSize64
+		}
+	}
+	if total > MaxUnzippedBytes || inMemory > MaxInMemoryBytes {
+		return fmt.Errorf("%w: it unpacks to %d bytes", ErrTooLarge, total)
+	}
+	return nil
+}
+
+// Next returns the next row that has at least one cell, numbered as the sheet numbers it;
+// rows without cells are skipped (their numbers are simply absent). Cells hold the raw
+// values: numbers as stored (no number format applied), booleans as "1" and "0", shared
+// and inline strings as written. Next returns io.EOF after the last row and an error
+// wrapping ErrNotWorkbook if the sheet turns out to be broken.
+func (x *Reader) Next() (rec rows.Record, err error) {
+	if x.err != nil {
+		return rows.Record{}, x.err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			x.err = fmt.Errorf("%w: row %d: %v", ErrNotWorkbook, x.row, p)
+			rec, err = rows.Record{}, x.err
+		}
+	}()
+	for x.rows.Next() {
+		// The iterator visits every row number in turn, gaps included.
+		x.row++
+		cells, err := x.rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			x.err = fmt.Errorf("%w: row %d: %v", ErrNotWorkbook, x.row, err)
+			return rows.Record{}, x.err
+		}
+		if len(cells) > 0 {
+			return rows.Record{Row: x.row, Cells: cells}, nil
+		}
+	}
+	if err := x.rows.Error(); err != nil {
+		x.err = fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+		return rows.Record{}, x.err
+	}
+	x.err = io.EOF
+	return rows.Record{}, io.EOF
+}
+
+// Close releases the sheet iterator and excelize's temporary files. It may be called more
+// than once.
+func (x *Reader) Close() error {
+	if x.f == nil {
+		return nil
+	}
+	err := x.rows.Close()
+	if err != nil && err == x.rows.Error() {
+		err = nil // the iteration error, already returned by Next
+	}
+	if err2 := x.f.Close(); err == nil {
+		err = err2
+	}
+	x.f = nil
+	if x.err == nil {
+		x.err = errors.New("xlsxfile: reader closed")
+	}
+	return err
+}

@@ -1,0 +1,277 @@
+package xlsxfile
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+)
+
+type rec struct {
+	row   int
+	cells []string
+}
+
+// workbook builds an .xlsx in memory; fill writes the first sheet (and more if it likes).
+func workbook(t testing.TB, fill func(f *excelize.File)) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	fill(f)
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func set(t testing.TB, f *excelize.File, sheet, cell string, v any) {
+	t.Helper()
+	if err := f.SetCellValue(sheet, cell, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readAll(t testing.TB, x *Reader) []rec {
+	t.Helper()
+	var got []rec
+	for {
+		r, err := x.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		got = append(got, rec{r.Row, append([]string(nil), r.Cells...)})
+	}
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name string
+		fill func(t *testing.T, f *excelize.File)
+		want []rec
+	}{
+		{
+			name: "header and rows, values verbatim",
+			fill: func(t *testing.T, f *excelize.File) {
+				_ = f.SetSheetRow("Sheet1", "A1", &[]any{"first_name", "last_name", "employee_email", "employee_id", "membership_active"})
+				_ = f.SetSheetRow("Sheet1", "A2", &[]any{"Zoë", "O'Brien", "zoe@acme.com", 123456789, true})
+				_ = f.SetSheetRow("Sheet1", "A3", &[]any{"李", "Nguyễn", "li@acme.com", "00123", false})
+				_ = f.SetSheetRow("Sheet1", "A4", &[]any{"Ann", "Lee", "ann@acme.com", 1234567890123, "yes"})
+				// A scientific number format must not leak into the value.
+				style, err := f.NewStyle(&excelize.Style{NumFmt: 11}) // 0.00E+00
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = f.SetCellStyle("Sheet1", "D2", "D4", style)
+			},
+			want: []rec{
+				{1, []string{"first_name", "last_name", "employee_email", "employee_id", "membership_active"}},
+				{2, []string{"Zoë", "O'Brien", "zoe@acme.com", "123456789", "1"}},
+				{3, []string{"李", "Nguyễn", "li@acme.com", "00123", "0"}},
+				{4, []string{"Ann", "Lee", "ann@acme.com", "1234567890123", "yes"}},
+			},
+		},
+		{
+			name: "gap rows are absent, numbers stay the sheet's",
+			fill: func(t *testing.T, f *excelize.File) {
+				set(t, f, "Sheet1", "A1", "email")
+				set(t, f, "Sheet1", "A2", "a@acme.com")
+				set(t, f, "Sheet1", "A5", "b@acme.com")
+				set(t, f, "Sheet1", "C7", "c@acme.com") // leading blank cells kept as ""
+			},
+			want: []rec{{1, []string{"email"}}, {2, []string{"a@acme.com"}}, {5, []string{"b@acme.com"}}, {7, []string{"", "", "c@acme.com"}}},
+		},
+		{
+			name: "header below empty rows is not renumbered",
+			fill: func(t *testing.T, f *excelize.File) {
+				set(t, f, "Sheet1", "B3", "email")
+				set(t, f, "Sheet1", "B4", "a@acme.com")
+			},
+			want: []rec{{3, []string{"", "email"}}, {4, []string{"", "a@acme.com"}}},
+		},
+		{
+			name: "first worksheet only",
+			fill: func(t *testing.T, f *excelize.File) {
+				set(t, f, "Sheet1", "A1", "first")
+				if _, err := f.NewSheet("Other"); err != nil {
+					t.Fatal(err)
+				}
+				set(t, f, "Other", "A1", "second")
+				if idx, err := f.GetSheetIndex("Other"); err == nil {
+					f.SetActiveSheet(idx) // the active tab is not what we read
+				}
+			},
+			want: []rec{{1, []string{"first"}}},
+		},
+		{
+			name: "empty sheet",
+			fill: func(t *testing.T, f *excelize.File) {},
+			want: nil,
+		},
+		{
+			name: "formula without a cached value is an empty cell",
+			fill: func(t *testing.T, f *excelize.File) {
+				set(t, f, "Sheet1", "A1", "n")
+				if err := f.SetCellFormula("Sheet1", "A2", "1+1"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: []rec{{1, []string{"n"}}, {2, []string{""}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := workbook(t, func(f *excelize.File) { tt.fill(t, f) })
+			x, err := New(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer x.Close()
+			got := readAll(t, x)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("records\n got %+v\nwant %+v", got, tt.want)
+			}
+			if _, err := x.Next(); err != io.EOF {
+				t.Errorf("Next after EOF: %v", err)
+			}
+			if err := x.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestNotAWorkbook(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	w, _ := zw.Create("hello.txt")
+	_, _ = w.Write([]byte("hello"))
+	_ = zw.Close()
+
+	valid := workbook(t, func(f *excelize.File) { _ = f.SetCellValue("Sheet1", "A1", "x") })
+
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"zip that is not a workbook", zipped.Bytes()},
+		{"garbage bytes", []byte("this is not a workbook at all\x00\x01\x02")},
+		{"empty input", nil},
+		{"truncated workbook", valid[:len(valid)/2]},
+		{"old binary xls signature", append([]byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), make([]byte, 600)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			x, err := New(bytes.NewReader(tt.in), 1<<20)
+			if !errors.Is(err, ErrNotWorkbook) {
+				if x != nil {
+					x.Close()
+				}
+				t.Fatalf("err = %v, want ErrNotWorkbook", err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	data := workbook(t, func(f *excelize.File) { _ = f.SetCellValue("Sheet1", "A1", "x") })
+	if _, err := New(bytes.NewReader(data), int64(len(data))-1); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over maxBytes: %v", err)
+	}
+	// A zip bomb: a small file that unpacks to more than excelize may hold in memory.
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	w, _ := zw.Create("xl/media/image1.png")
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < MaxInMemoryBytes>>20+1; i++ {
+		_, _ = w.Write(zeros)
+	}
+	_ = zw.Close()
+	if _, err := New(bytes.NewReader(bomb.Bytes()), 256<<20); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("zip bomb (%d bytes): %v", bomb.Len(), err)
+	}
+	// A read error of the source comes back wrapped, for the caller's own limit.
+	boom := errors.New("boom")
+	if _, err := New(io.MultiReader(bytes.NewReader(data[:100]), errReader{boom}), 0); !errors.Is(err, boom) {
+		t.Fatalf("read error: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// A sheet over excelize's in-memory limit is streamed from a temporary file; Close
+// removes it and every other temporary file.
+func TestLargeSheetStreamsAndCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 20 MB sheet")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	const n = 40_000
+	pad := strings.Repeat("x", 80)
+	data := workbook(t, func(f *excelize.File) {
+		sw, err := f.NewStreamWriter("Sheet1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = sw.SetRow("A1", []any{"first_name", "last_name", "employee_email", "note"})
+		for i := 2; i <= n; i++ {
+			cell, _ := excelize.CoordinatesToCellName(1, i)
+			_ = sw.SetRow(cell, []any{fmt.Sprintf("Jane%d", i), pad, fmt.Sprintf("jane%d@acme.com", i), pad + pad})
+		}
+		if err := sw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	x, err := New(bytes.NewReader(data), 256<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(tmp)
+	if len(left) == 0 {
+		t.Fatal("expected excelize to stream the sheet from a temporary file (is the sheet over 16 MiB?)")
+	}
+	count := 0
+	for {
+		r, err := x.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		count++
+		if r.Row != count {
+			t.Fatalf("row %d, want %d", r.Row, count)
+		}
+		if count > 1 && r.Cells[0] != fmt.Sprintf("Jane%d", count) {
+			t.Fatalf("row %d: %q", count, r.Cells[0])
+		}
+	}
+	if count != n {
+		t.Fatalf("%d rows, want %d", count, n)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
