@@ -41,10 +41,28 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// receivedFile is what readUploadForm found in the multipart body.
-type receivedFile struct {
-	Upload *roster.Upload
-	CSRF   string // the form's csrf field, if it came before the file
+// capReader fails once its reader yields more than left bytes: a file over the limit is
+// refused with 413 as soon as it is known, and what was stored of it is discarded.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errFileTooLarge = errors.New("file over the size limit")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errFileTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errFileTooLarge
+	}
+	return n, err
 }
 
 // receiveUpload streams the "file" part of a multipart request into the store. The
@@ -97,7 +115,7 @@ func (s *Server) storeFilePart(ctx context.Context, p *principal, part *multipar
 	if name == "" {
 		return nil, errBadRequest("The \"file\" field holds no file. Choose a CSV or XLSX file.")
 	}
-	er := &errReader{r: part}
+	er := &errReader{r: &capReader{r: part, left: s.cfg.Limits.MaxBytes}}
 	u := &roster.Upload{OrgID: p.Org.ID, CreatedBy: p.actor(), FileName: name, Status: roster.UploadValidated}
 	if err := s.store.CreateUpload(ctx, u, er); err != nil {
 		if er.err != nil {
@@ -119,7 +137,7 @@ func errTooLarge(max int64) error {
 // bodyError explains an error met while reading the request body.
 func (s *Server) bodyError(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	if errors.As(err, &mbe) || errors.Is(err, errFileTooLarge) {
 		return errTooLarge(s.cfg.Limits.MaxBytes)
 	}
 	if errors.Is(err, context.Canceled) {
