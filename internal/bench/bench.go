@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/importer"
+)
+
+// Config says what to measure.
+type Config struct {
+	Rows    int
+	Changed float64 // share of rows changed in the re-import, 0.1 = 10%
+	Dir     string  // where the generated files go
+	Seed    uint64
+	Store   roster.Store
+	// Floor, when set, times the database's own bulk loader on the same file (the sqlite3
+	// shell's .import, psql's \copy): the floor our commit is compared with.
+	Floor     func(ctx context.Context, csvPath string) (time.Duration, error)
+	FloorName string
+	Log       io.Writer // progress lines
+}
+
+// Result is one measured phase.
+type Result struct {
+	Phase   string
+	Rows    int
+	Elapsed time.Duration
+	PeakRSS int64 // bytes; -1 when the platform does not tell
+	Note    string
+}
+
+// Run generates the files, creates a fresh organization, and measures validate,
+// commit-new and re-import-with-changes, then the floor.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	newFile := filepath.Join(cfg.Dir, fmt.Sprintf("learners-%d.csv", cfg.Rows))
+	chgFile := filepath.Join(cfg.Dir, fmt.Sprintf("learners-%d-changed.csv", cfg.Rows))
+	for _, f := range []struct {
+		path    string
+		changed float64
+	}{{newFile, 0}, {chgFile, cfg.Changed}} {
+		if st, err := os.Stat(f.path); err == nil && st.Size() > 0 {
+			continue // generated files are deterministic: reuse them
+		}
+		fmt.Fprintf(cfg.Log, "generating %s\n", f.path)
+		if err := writeFile(f.path, func(w io.Writer) error { return Generate(w, cfg.Rows, f.changed, cfg.Seed) }); err != nil {
+			return nil, err
+		}
+	}
+	st, _ := os.Stat(newFile)
+	fmt.Fprintf(cfg.Log, "file: %d rows, %.1f MB\n", cfg.Rows, float64(st.Size())/1e6)
+
+	org := &roster.Organization{Slug: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Name: "Bench", Domains: []string{Domain}}
+	if err := cfg.Store.CreateOrganization(ctx, org); err != nil {
+		return nil, err
+	}
+	var results []Result
+	measure := func(phase, path string, fn func(importer.Input) (*roster.ImportReport, error)) (*roster.ImportReport, error) {
+		fmt.Fprintf(cfg.Log, "%s...\n", phase)
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		start := time.Now()
+		rep, err := fn(importer.Input{Name: filepath.Base(path), R: f})
+		elapsed := time.Since(start)
+		if err != nil {
+			return nil, err
+		}
+		if !rep.Valid {
+			return nil, fmt.Errorf("%s: the generated file has %d errors, first: %+v", phase, rep.ErrorCount, rep.Errors[0])
+		}
+		s := rep.Summary
+		results = append(results, Result{Phase: phase, Rows: rep.Rows, Elapsed: elapsed, PeakRSS: peakRSS(),
+			Note: fmt.Sprintf("%d new, %d updated, %d unchanged", s.New, s.Updated, s.Unchanged)})
+		return rep, nil
+	}
+	env := importer.Env{Org: org, Lookup: cfg.Store.Lookup(org.ID)}
+	if _, err := measure("validate", newFile, func(in importer.Input) (*roster.ImportReport, error) {
+		return importer.Run(ctx, in, env)
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := measure("commit new", newFile, func(in importer.Input) (*roster.ImportReport, error) {
+		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := measure("validate vs stored", chgFile, func(in importer.Input) (*roster.ImportReport, error) {
+		return importer.Run(ctx, in, env)
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := measure(fmt.Sprintf("re-import %g%% changed", cfg.Changed*100), chgFile, func(in importer.Input) (*roster.ImportReport, error) {
+		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := measure("re-import identical", chgFile, func(in importer.Input) (*roster.ImportReport, error) {
+		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
+	}); err != nil {
+		return nil, err
+	}
+	if cfg.Floor != nil {
+		fmt.Fprintf(cfg.Log, "%s...\n", cfg.FloorName)
+		d, err := cfg.Floor(ctx, newFile)
+		if err != nil {
+			results = append(results, Result{Phase: cfg.FloorName, Rows: cfg.Rows, PeakRSS: -1, Note: "failed: " + err.Error()})
+		} else {
+			ratio := results[1].Elapsed.Seconds() / d.Seconds()
+			results = append(results, Result{Phase: cfg.FloorName, Rows: cfg.Rows, Elapsed: d, PeakRSS: -1,
+				Note: fmt.Sprintf("commit new / this = %.2fx", ratio)})
+		}
+	}
+	return results, nil
+}
+
+// Print writes the results as a table.
+func Print(w io.Writer, results []Result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\trows\tseconds\trows/s\tpeak RSS\t\tnote")
+	for _, r := range results {
+		rate, rss, secs := "", "", ""
+		if r.Elapsed > 0 {
+			secs = fmt.Sprintf("%.2f", r.Elapsed.Seconds())
+			rate = fmt.Sprintf("%.0f", float64(r.Rows)/r.Elapsed.Seconds())
+		}
+		if r.PeakRSS > 0 {
+			rss = fmt.Sprintf("%.0f MB", float64(r.PeakRSS)/1e6)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\t%s\n", r.Phase, r.Rows, secs, rate, rss, r.Note)
+	}
+	tw.Flush()
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process (Linux: writing 5 to
+// clear_refs), so that each phase's peak is its own.
+func resetPeakRSS() {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// peakRSS reads VmHWM, the peak resident set size since the last reset, in bytes.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb * 1024
+		}
+	}
+	return -1
+}
+
+// The file's columns, as the floor's table has them.
+const floorColumns = `first_name TEXT NOT NULL, last_name TEXT NOT NULL, employee_email TEXT NOT NULL,
+	employee_id TEXT, job_title TEXT, department TEXT, location TEXT, manager_email TEXT,
+	membership_active TEXT`
+
+// SQLiteShellImport times the sqlite3 command-line shell's .import of csvPath into a new
+// database with a table of the file's columns and the same unique indexes as learners
+// (email, employee id), with the pragmas the store uses.
+func SQLiteShellImport(ctx context.Context, csvPath, dbPath string) (time.Duration, error) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		return 0, fmt.Errorf("the sqlite3 shell is not installed (apt-get install sqlite3)")
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(dbPath + suffix)
+	}
+	schema := "PRAGMA journal_mode=WAL; CREATE TABLE learners(" + floorColumns + ");" +
+		"CREATE UNIQUE INDEX learners_email ON learners(employee_email);" +
+		"CREATE UNIQUE INDEX learners_employee_id ON learners(employee_id);"
+	if out, err := exec.CommandContext(ctx, "sqlite3", dbPath, schema).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("sqlite3: %v: %s", err, out)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "sqlite3", "-cmd", "PRAGMA synchronous=NORMAL", dbPath,
+		".import --csv --skip 1 "+csvPath+" learners")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("sqlite3 .import: %v: %s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+// PsqlCopy times psql's \copy of csvPath into a new table of the file's columns with the
+// same unique indexes as learners, in a scratch schema that is dropped afterwards.
+func PsqlCopy(ctx context.Context, url, csvPath string) (time.Duration, error) {
+	if _, err := exec.LookPath("psql"); err != nil {
+		return 0, fmt.Errorf("psql is not installed (apt-get install postgresql-client)")
+	}
+	schema := fmt.Sprintf("bench_floor_%d", time.Now().UnixNano())
+	psql := func(sql string) error {
+		out, err := exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("psql: %v: %s", err, out)
+		}
+		return nil
+	}
+	if err := psql(fmt.Sprintf("CREATE SCHEMA %s; CREATE TABLE %s.learners(%s); CREATE UNIQUE INDEX ON %s.learners(employee_email); CREATE UNIQUE INDEX ON %s.learners(employee_id);",
+		schema, schema, floorColumns, schema, schema)); err != nil {
+		return 0, err
+	}
+	defer psql("DROP SCHEMA " + schema + " CASCADE")
+	start := time.Now()
+	if err := psql(fmt.Sprintf(`\copy %s.learners FROM '%s' WITH (FORMAT csv, HEADER true)`, schema, csvPath)); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
