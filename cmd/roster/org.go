@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/auth"
+)
+
+func orgCreate(ctx context.Context, e *env, args []string) error {
+	fs, db := newFlags(e, "org create")
+	slug := fs.String("slug", "", "short name used in URLs and commands (required)")
+	name := fs.String("name", "", "display name (required)")
+	var domains multiFlag
+	fs.Var(&domains, "domain", "an email domain of the organization (repeatable, at least one)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" || *name == "" || len(domains) == 0 {
+		return usagef("org create needs --slug, --name and at least one --domain")
+	}
+	store, err := openStore(ctx, e.dbURL(*db))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	org := &roster.Organization{Slug: *slug, Name: *name, Domains: domains}
+	if err := store.CreateOrganization(ctx, org); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Created organization %s (%s) with domains %s.\n", org.Slug, org.Name, strings.Join(org.Domains, ", "))
+	return nil
+}
+
+func orgList(ctx context.Context, e *env, args []string) error {
+	fs, db := newFlags(e, "org list")
+	format := fs.String("format", "text", "text or json")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, e.dbURL(*db))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	orgs, err := store.Organizations(ctx)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		if orgs == nil {
+			orgs = []roster.Organization{}
+		}
+		return json.NewEncoder(e.stdout).Encode(orgs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tNAME\tDOMAINS")
+	for _, o := range orgs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Slug, o.Name, strings.Join(o.Domains, ", "))
+	}
+	return tw.Flush()
+}
+
+// orgBySlug opens the store and finds the organization of --org.
+func orgBySlug(ctx context.Context, e *env, dbFlag, slug string) (roster.Store, *roster.Organization, error) {
+	if slug == "" {
+		return nil, nil, usagef("--org is required")
+	}
+	store, err := openStore(ctx, e.dbURL(dbFlag))
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := store.OrganizationBySlug(ctx, slug)
+	if err != nil {
+		store.Close()
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil, nil, usagef("no organization with the slug %q (roster org list shows them)", slug)
+		}
+		return nil, nil, err
+	}
+	return store, org, nil
+}
+
+func adminCreate(ctx context.Context, e *env, args []string) error {
+	fs, db := newFlags(e, "admin create")
+	slug := fs.String("org", "", "organization slug (required)")
+	email := fs.String("email", "", "the admin's email, used to sign in (required)")
+	name := fs.String("name", "", "the admin's name")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usagef("admin create needs --email")
+	}
+	password, err := readPassword(e, *fromStdin)
+	if err != nil {
+		return err
+	}
+	if n := len([]rune(password)); n < 10 {
+		return usagef("the password must have at least 10 characters")
+	}
+	store, org, err := orgBySlug(ctx, e, *db, *slug)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	a := &roster.Admin{OrgID: org.ID, Email: strings.ToLower(strings.TrimSpace(*email)), Name: *name, PasswordHash: hash}
+	if err := store.CreateAdmin(ctx, a); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Created admin %s for %s.\n", a.Email, org.Slug)
+	return nil
+}
+
+// readPassword reads one line from stdin with --password-stdin, or prompts on a terminal.
+func readPassword(e *env, fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", usagef("--password-stdin: no password on standard input")
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usagef("give the password with --password-stdin, or run on a terminal to be asked for it")
+	}
+	fmt.Fprint(e.stderr, "Password: ")
+	p, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	return string(p), nil
+}
+
+func tokenCreate(ctx context.Context, e *env, args []string) error {
+	fs, db := newFlags(e, "token create")
+	slug := fs.String("org", "", "organization slug (required)")
+	name := fs.String("name", "cli", "a name to recognise the token by")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, org, err := orgBySlug(ctx, e, *db, *slug)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	secret := auth.NewAPIToken()
+	t := &roster.APIToken{OrgID: org.ID, Name: *name, Hash: auth.Digest(secret)}
+	if err := store.CreateToken(ctx, t); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, secret)
+	fmt.Fprintf(e.stderr, "Created API token %q for %s. It is shown once: keep it somewhere safe.\n", t.Name, org.Slug)
+	return nil
+}
