@@ -10,8 +10,8 @@ import (
 )
 
 // FuzzReader checks that any input terminates without a panic and with strictly
-// increasing row numbers, and that on input the standard library accepts (no CR, no BOM)
-// both parsers agree on every cell and on the spreadsheet row of every record.
+// increasing row numbers, and that on input the standard library also reads (no BOM, no
+// old-Mac line endings) both parsers agree on every cell and on the spreadsheet row of every record.
 func FuzzReader(f *testing.F) {
 	for _, s := range []string{
 		"", "a,b\n1,2\n", "a;b\r\n1;2\r\n", "a\tb\r1\t2\r", "a|b\n\n\"x\ny\"|2\n",
@@ -56,7 +56,8 @@ func FuzzReader(f *testing.F) {
 				mine = append(mine, got{r.Row, append([]string(nil), r.Cells...)})
 			}
 		}
-		if bytes.IndexByte(in, '\r') >= 0 || bytes.HasPrefix(in, []byte{0xEF, 0xBB, 0xBF}) ||
+		// encoding/csv knows neither BOMs nor old-Mac line endings.
+		if c.mac || bytes.HasPrefix(in, []byte{0xEF, 0xBB, 0xBF}) ||
 			bytes.HasPrefix(in, []byte{0xFF, 0xFE}) || bytes.HasPrefix(in, []byte{0xFE, 0xFF}) {
 			return
 		}
