@@ -122,7 +122,7 @@ func (s *Server) learnerPage(w http.ResponseWriter, r *http.Request) error {
 		{"Email", l.Email, src, created}, {"Employee ID", l.EmployeeID, src, last},
 		{"Job title", l.JobTitle, src, last}, {"Department", l.Department, src, last},
 		{"Location", l.Location, src, last}, {"Manager", l.ManagerEmail, src, last},
-		{"Membership", l.Status, src, last},
+		{"Membership", map[string]string{roster.StatusActive: "Active", roster.StatusInactive: "Inactive"}[l.Status], src, last},
 	}
 	for i := range fields {
 		if fields[i].Value == "" {
