@@ -106,6 +106,12 @@ type ImportBatch struct {
 // in batches, never with one query per row. Missing keys are simply absent from the result.
 type LearnerLookup interface {
 	CountLearners(ctx context.Context) (int, error)
+	// ScanLearners calls fn for every learner of the organization, in no particular order,
+	// with at least the fields an import compares (ID, Email, FirstName, LastName,
+	// EmployeeID, JobTitle, Department, Location, ManagerEmail, Active). fn must not keep
+	// l, which may be reused. The pipeline takes one snapshot of keys from it instead of
+	// asking about every row.
+	ScanLearners(ctx context.Context, fn func(l *Learner) error) error
 	LearnersByEmail(ctx context.Context, emails []string) ([]Learner, error)
 	LearnersByEmployeeID(ctx context.Context, employeeIDs []string) ([]Learner, error)
 }

@@ -182,27 +182,26 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 			Message: fmt.Sprintf("Your organization syncs learners from %s; the next sync will overwrite the fields it owns.", env.Org.HRISProvider)})
 	}
 
-	// The comparing goroutine.
+	// The comparing goroutine: it first takes a snapshot of the stored learners (while this
+	// one reads ahead), then compares chunk after chunk.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var anyError atomic.Bool
-	cmp := &comparer{env: env, lookup: lookup, errs: newCollector(errs.sink), anyError: &anyError}
-	if lookup != nil {
-		n, err := lookup.CountLearners(ctx)
-		if err != nil {
-			return nil, err
-		}
-		cmp.storeEmpty = n == 0
-	} else {
-		cmp.storeEmpty = true
+	h := newHasher()
+	cmp := &comparer{env: env, lookup: lookup, h: h, errs: newCollector(errs.sink), anyError: &anyError}
+	for ci := range cmp.present {
+		cmp.present[ci] = hdr.index[ci] >= 0
 	}
 	// Chunks go round between the two goroutines instead of being allocated anew: at a
 	// million rows that is most of the garbage the pipeline would make.
-	chunks := make(chan []record, 4)
-	free := make(chan []record, 6)
+	chunks := make(chan []record, 32)
+	free := make(chan []record, 34)
 	cmpDone := make(chan error, 1)
 	go func() {
-		var err error
+		err := cmp.load(ctx)
+		if err != nil {
+			cancel()
+		}
 		for c := range chunks {
 			if err == nil {
 				if err = cmp.compare(ctx, c); err != nil {
@@ -217,7 +216,6 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		cmpDone <- err
 	}()
 
-	h := newHasher()
 	emails := make(map[key]int32)
 	dupEmail := make(map[key]*dupGroup)
 	emps := make(map[key]empEntry)
@@ -398,9 +396,7 @@ read:
 	errs.merge(cmp.errs)
 
 	// Managers that are neither in the file nor stored learners.
-	if err := checkManagers(ctx, managers, emails, h, lookup, warns); err != nil {
-		return nil, err
-	}
+	checkManagers(managers, emails, h, cmp.snap, warns)
 
 	for row, k := range cmp.kinds {
 		if k == kindNone || k == kindInvalid || invalid.has(row) {
@@ -521,38 +517,20 @@ func checkRow(r *record, org *roster.Organization, add func(roster.RowError)) {
 }
 
 // checkManagers warns about manager emails found neither in the file nor among the
-// organization's learners, looking the unknown ones up in batches.
-func checkManagers(ctx context.Context, managers map[string][]int32, emails map[key]int32, h hasher, lookup roster.LearnerLookup, warns *collector) error {
+// organization's learners (the snapshot).
+func checkManagers(managers map[string][]int32, emails map[key]int32, h hasher, snap *snapshot, warns *collector) {
 	var unknown []string
 	for m := range managers {
-		if _, inFile := emails[h.key(m)]; !inFile {
+		k := h.key(m)
+		if _, inFile := emails[k]; !inFile && !snap.has(k) {
 			unknown = append(unknown, m)
 		}
 	}
 	sort.Strings(unknown)
-	for len(unknown) > 0 {
-		n := min(len(unknown), chunkSize)
-		batch := unknown[:n]
-		unknown = unknown[n:]
-		found := map[string]bool{}
-		if lookup != nil {
-			ls, err := lookup.LearnersByEmail(ctx, batch)
-			if err != nil {
-				return err
-			}
-			for _, l := range ls {
-				found[l.Email] = true
-			}
-		}
-		for _, m := range batch {
-			if found[m] {
-				continue
-			}
-			for _, row := range managers[m] {
-				warns.add(roster.RowError{Row: int(row), Column: roster.ColManagerEmail, Code: roster.WarnManagerNotFound, Value: m,
-					Message: "The manager is neither in this file nor a learner of your organization."})
-			}
+	for _, m := range unknown {
+		for _, row := range managers[m] {
+			warns.add(roster.RowError{Row: int(row), Column: roster.ColManagerEmail, Code: roster.WarnManagerNotFound, Value: m,
+				Message: "The manager is neither in this file nor a learner of your organization."})
 		}
 	}
-	return nil
 }
