@@ -61,9 +61,20 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, dbErr(err, "commit import")
 	}
+	if itx.nNew+itx.nUpd >= analyzeAfter {
+		// Best effort, after the commit: a big import leaves the planner's statistics far
+		// behind (autovacuum comes later), and with them it picked a scan of the whole
+		// organization for the next import's lookups. ANALYZE samples a fixed number of
+		// rows, so it takes well under a second at a million.
+		db.pool.Exec(context.WithoutCancel(ctx), `ANALYZE learners`)
+	}
 	*batch = b
 	return batch, nil
 }
+
+// analyzeAfter is the number of rows written by one import from which its commit is
+// followed by ANALYZE.
+const analyzeAfter = 10000
 
 // importTx implements roster.ImportTx. Write streams the changes into a temporary staging
 // table with COPY; apply moves them into learners with two set-based statements just
@@ -76,7 +87,6 @@ type importTx struct {
 	batchID string
 	now     time.Time
 	staged  bool  // the staging table exists
-	rows    int64 // rows staged: their order in the file
 	nNew    int64 // rows staged as new learners
 	nUpd    int64 // rows staged as updates
 }
@@ -85,7 +95,7 @@ func (t *importTx) BatchID() string { return t.batchID }
 func (t *importTx) Now() time.Time  { return t.now }
 
 // stageColumns are the columns of the staging table, in COPY order.
-var stageColumns = []string{"ord", "kind", "id", "email", "first_name", "last_name", "employee_id", "job_title",
+var stageColumns = []string{"kind", "id", "email", "first_name", "last_name", "employee_id", "job_title",
 	"department", "location", "manager_email", "timezone", "active", "search"}
 
 // Write copies the changes into the staging table, one COPY per call. Like the SQLite
@@ -114,7 +124,7 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		// ON COMMIT DROP: the table lives as long as the transaction, on its connection
 		// only; temporary tables are not WAL-logged.
 		_, err := t.tx.Exec(ctx, `CREATE TEMP TABLE roster_import_stage (
-			ord bigint NOT NULL, kind smallint NOT NULL, id text NOT NULL, email text NOT NULL,
+			kind smallint NOT NULL, id text NOT NULL, email text NOT NULL,
 			first_name text NOT NULL, last_name text NOT NULL, employee_id text, job_title text NOT NULL,
 			department text NOT NULL, location text NOT NULL, manager_email text NOT NULL,
 			timezone text NOT NULL, active boolean NOT NULL, search text NOT NULL
@@ -133,18 +143,16 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		}
 		l.OrgID, l.UpdatedAt, l.UpdatedBatchID, l.Status = t.orgID, t.now, t.batchID, status(l.Active)
 	}
-	base := t.rows
 	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"roster_import_stage"}, stageColumns,
 		pgx.CopyFromSlice(len(changes), func(i int) ([]any, error) {
 			c := &changes[i]
 			l := &c.After
-			return []any{base + int64(i), int16(c.Kind), l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
+			return []any{int16(c.Kind), l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
 				l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, searchKey(l)}, nil
 		}))
 	if err != nil {
 		return dbErr(err, "import staging table")
 	}
-	t.rows += int64(len(changes))
 	t.nNew += nNew
 	t.nUpd += nUpd
 	return nil
@@ -153,11 +161,20 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 // apply moves the staged changes into learners: updates first, so that an employee ID an
 // update gives up is free before a new learner takes it; new learners in file order, so
 // that seq (the last tie-breaker of every sort) follows the file as in the SQLite store.
+// File order needs no ORDER BY (a sort of a million rows): a sequential scan of a
+// temporary table that was only appended to returns its rows in the order they were
+// copied, since temporary tables use local buffers, which synchronized scans and parallel
+// plans never touch.
 func (t *importTx) apply(ctx context.Context) error {
 	if !t.staged {
 		return nil
 	}
 	if t.nUpd > 0 {
+		// Autovacuum never analyzes temporary tables: without statistics the planner may
+		// join a hundred thousand staged rows to learners one index probe at a time.
+		if _, err := t.tx.Exec(ctx, `ANALYZE roster_import_stage`); err != nil {
+			return dbErr(err, "import staging table")
+		}
 		tag, err := t.tx.Exec(ctx, `UPDATE learners l SET
 				email = s.email, first_name = s.first_name, last_name = s.last_name,
 				employee_id = s.employee_id, job_title = s.job_title, department = s.department,
@@ -181,7 +198,7 @@ func (t *importTx) apply(ctx context.Context) error {
 				created_at, updated_at, created_batch_id, updated_batch_id, search)
 			SELECT id, $1, email, first_name, last_name, employee_id, job_title, department, location,
 				manager_email, timezone, active, $2, $2, $3, $3, search
-			FROM roster_import_stage WHERE kind = $4 ORDER BY ord`,
+			FROM roster_import_stage WHERE kind = $4`,
 			t.orgID, t.now, t.batchID, int16(roster.ChangeNew))
 		if err != nil {
 			return dbErr(err, "learner")
