@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,7 +33,11 @@ type env struct {
 func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg := Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var logOut io.Writer = io.Discard
+	if os.Getenv("ROSTER_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	cfg := Config{Logger: slog.New(slog.NewTextHandler(logOut, nil))}
 	for _, m := range mod {
 		m(&cfg)
 	}

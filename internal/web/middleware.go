@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -296,5 +295,3 @@ func clientIP(r *http.Request) string {
 	}
 	return host
 }
-
-var errNotFound = errors.New("not found")

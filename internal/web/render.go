@@ -98,8 +98,10 @@ func formatInt(n int) string {
 }
 
 // parseTemplates parses the layout with each page once, at start.
-func parseTemplates() (map[string]*template.Template, error) {
-	pages, err := fs.Glob(assets.FS, "templates/pages/*.html")
+func parseTemplates() (map[string]*template.Template, error) { return parseTemplatesFS(assets.FS) }
+
+func parseTemplatesFS(fsys fs.FS) (map[string]*template.Template, error) {
+	pages, err := fs.Glob(fsys, "templates/pages/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +111,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, p := range pages {
 		name := strings.TrimSuffix(path.Base(p), ".html")
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets.FS, "templates/layout.html", "templates/partials/*.html", p)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/partials/*.html", p)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
