@@ -425,3 +425,155 @@ func TestUploadFailedReadLeavesNothing(t *testing.T) {
 type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestLearnersPagesAndOrder: keyset pages cover every learner once, in the sort's order,
+// ties broken by the order of the file (seq), and cursors are tied to their sort.
+func TestLearnersPagesAndOrder(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	other := newOrg(t, db, "other")
+	ls := make([]roster.Learner, 2500)
+	for i := range ls {
+		ls[i] = learner(1, i)
+		ls[i].LastName = []string{"Zhang", "Álvarez", "O'Brien", "Smith"}[i%4] // many ties
+		ls[i].FirstName = "Sam"
+		ls[i].Active = i%2 == 0
+	}
+	if _, err := importLearners(t, db, org.ID, -1, ls); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importLearners(t, db, other.ID, -1, ls[:10]); err != nil {
+		t.Fatal(err)
+	}
+	for _, sort := range []string{"name", "email", "created", "department", "location"} {
+		for _, desc := range []bool{false, true} {
+			var got []roster.Learner
+			cur := ""
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatalf("%s desc=%v: too many pages", sort, desc)
+				}
+				p, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Sort: sort, Desc: desc, Limit: 300, Cursor: cur})
+				if err != nil {
+					t.Fatalf("%s desc=%v: %v", sort, desc, err)
+				}
+				got = append(got, p.Learners...)
+				if p.NextCursor == "" {
+					break
+				}
+				cur = p.NextCursor
+			}
+			if len(got) != len(ls) {
+				t.Fatalf("%s desc=%v: %d learners over the pages, want %d", sort, desc, len(got), len(ls))
+			}
+			seen := map[string]bool{}
+			for _, l := range got {
+				if seen[l.ID] || l.OrgID != org.ID {
+					t.Fatalf("%s desc=%v: %s repeated or from another organization", sort, desc, l.Email)
+				}
+				seen[l.ID] = true
+			}
+			if sort == "name" && !desc {
+				// Code point order: "Smith" < "Zhang" < "Álvarez"; O'Brien first. Ties in
+				// file order.
+				if got[0].LastName != "O'Brien" || got[len(got)-1].LastName != "Álvarez" {
+					t.Fatalf("name order: first %q, last %q", got[0].LastName, got[len(got)-1].LastName)
+				}
+				if got[0].Email != ls[2].Email || got[1].Email != ls[6].Email {
+					t.Fatalf("ties not in file order: %s, %s", got[0].Email, got[1].Email)
+				}
+			}
+			if sort == "created" && !desc {
+				for i := range got {
+					if got[i].Email != ls[i].Email {
+						t.Fatalf("created order (one batch: file order) differs at %d: %s, want %s", i, got[i].Email, ls[i].Email)
+					}
+				}
+			}
+		}
+	}
+	p, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Sort: "email", Cursor: p.NextCursor})
+	wantCode(t, err, roster.EINVALID)
+	_, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Cursor: "not a cursor"})
+	wantCode(t, err, roster.EINVALID)
+
+	// Search, case-insensitive, on names and email; filters.
+	p, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Query: "  ÁLVAREZ ", Status: roster.StatusInactive, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Learners) != 625 {
+		t.Fatalf("search álvarez + inactive: %d, want 625", len(p.Learners))
+	}
+	p, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Query: "USER0000012@", Limit: 1000})
+	if err != nil || len(p.Learners) != 1 || p.Learners[0].Email != ls[12].Email {
+		t.Fatalf("search by email: %v %+v", err, p)
+	}
+	p, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Query: "%", Limit: 1000})
+	if err != nil || len(p.Learners) != 0 {
+		t.Fatalf("%% is not a wildcard: %v, %d found", err, len(p.Learners))
+	}
+	p, err = db.Learners(ctx, org.ID, roster.LearnerFilter{Department: "Dept7", Location: "City7", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range p.Learners {
+		if l.Department != "Dept7" || l.Location != "City7" {
+			t.Fatalf("filter let %+v through", l)
+		}
+	}
+	if len(p.Learners) != 25 {
+		t.Fatalf("department+location filter: %d, want 25", len(p.Learners))
+	}
+}
+
+// TestEveryOrgMethodNeedsAnOrg: an empty organization ID is refused before any query.
+func TestEveryOrgMethodNeedsAnOrg(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"Import": func() error {
+			_, err := db.Import(ctx, "", -1, func(context.Context, roster.ImportTx) (*roster.ImportBatch, error) { return nil, nil })
+			return err
+		},
+		"Learner":  func() error { _, err := db.Learner(ctx, "", "x"); return err },
+		"Learners": func() error { _, err := db.Learners(ctx, "", roster.LearnerFilter{}); return err },
+		"EachLearner": func() error {
+			return db.EachLearner(ctx, "", func(*roster.Learner) error { return nil })
+		},
+		"Lookup":         func() error { _, err := db.Lookup("").LearnersByEmail(ctx, []string{"a@b.c"}); return err },
+		"CountLearners":  func() error { _, err := db.Lookup("").CountLearners(ctx); return err },
+		"ImportBatches":  func() error { _, err := db.ImportBatches(ctx, "", 10); return err },
+		"ImportBatch":    func() error { _, err := db.ImportBatch(ctx, "", "x"); return err },
+		"SetDomains":     func() error { return db.SetDomains(ctx, "", nil) },
+		"Admin":          func() error { _, err := db.Admin(ctx, "", "x"); return err },
+		"Admins":         func() error { _, err := db.Admins(ctx, ""); return err },
+		"Tokens":         func() error { _, err := db.Tokens(ctx, ""); return err },
+		"RevokeToken":    func() error { return db.RevokeToken(ctx, "", "x") },
+		"Upload":         func() error { _, err := db.Upload(ctx, "", "x"); return err },
+		"OpenUploadFile": func() error { _, err := db.OpenUploadFile(ctx, "", "x"); return err },
+		"UploadErrors":   func() error { _, err := db.UploadErrors(ctx, "", "x", 0, 10); return err },
+		"SaveUploadResult": func() error {
+			return db.SaveUploadResult(ctx, "", "x", nil, 0, nil)
+		},
+		"MarkUploadCommitted": func() error { return db.MarkUploadCommitted(ctx, "", "x", "b", nil) },
+		"CreateUpload": func() error {
+			return db.CreateUpload(ctx, &roster.Upload{}, strings.NewReader("x"))
+		},
+		"CreateAdmin":   func() error { return db.CreateAdmin(ctx, &roster.Admin{Email: "a@b.c"}) },
+		"CreateToken":   func() error { return db.CreateToken(ctx, &roster.APIToken{Hash: "h"}) },
+		"CreateSession": func() error { return db.CreateSession(ctx, &roster.Session{TokenHash: "h", AdminID: "a", ExpiresAt: time.Now()}) },
+	}
+	for name, call := range calls {
+		if got := roster.ErrorCode(call()); got != roster.EINVALID {
+			t.Errorf("%s with no organization: code %q, want %q", name, got, roster.EINVALID)
+		}
+	}
+}
