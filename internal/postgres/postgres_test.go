@@ -567,9 +567,11 @@ func TestEveryOrgMethodNeedsAnOrg(t *testing.T) {
 		"CreateUpload": func() error {
 			return db.CreateUpload(ctx, &roster.Upload{}, strings.NewReader("x"))
 		},
-		"CreateAdmin":   func() error { return db.CreateAdmin(ctx, &roster.Admin{Email: "a@b.c"}) },
-		"CreateToken":   func() error { return db.CreateToken(ctx, &roster.APIToken{Hash: "h"}) },
-		"CreateSession": func() error { return db.CreateSession(ctx, &roster.Session{TokenHash: "h", AdminID: "a", ExpiresAt: time.Now()}) },
+		"CreateAdmin": func() error { return db.CreateAdmin(ctx, &roster.Admin{Email: "a@b.c"}) },
+		"CreateToken": func() error { return db.CreateToken(ctx, &roster.APIToken{Hash: "h"}) },
+		"CreateSession": func() error {
+			return db.CreateSession(ctx, &roster.Session{TokenHash: "h", AdminID: "a", ExpiresAt: time.Now()})
+		},
 	}
 	for name, call := range calls {
 		if got := roster.ErrorCode(call()); got != roster.EINVALID {
