@@ -17,6 +17,7 @@ const (
 // Column describes one canonical column.
 type Column struct {
 	Name     string
+	Label    string // for people: "First name"
 	Required bool
 	Limit    int // in Unicode code points; 0 means no limit
 	Help     string
@@ -24,15 +25,15 @@ type Column struct {
 
 // Columns is the contract's columns table.
 var Columns = []Column{
-	{ColFirstName, true, 100, "Given name"},
-	{ColLastName, true, 100, "Family name"},
-	{ColEmployeeEmail, true, 254, "Work email: the learner's identity in your organization"},
-	{ColEmployeeID, false, 64, "HR id, unique in your organization when present"},
-	{ColJobTitle, false, 200, ""},
-	{ColDepartment, false, 200, ""},
-	{ColLocation, false, 200, "Free text: city, site, country"},
-	{ColManagerEmail, false, 254, "The manager's work email"},
-	{ColMembershipActive, false, 0, "true/false, yes/no, 1/0; blank leaves it as is"},
+	{ColFirstName, "First name", true, 100, "Given name"},
+	{ColLastName, "Last name", true, 100, "Family name"},
+	{ColEmployeeEmail, "Email", true, 254, "Work email: the learner's identity in your organization"},
+	{ColEmployeeID, "Employee ID", false, 64, "HR id, unique in your organization when present"},
+	{ColJobTitle, "Job title", false, 200, ""},
+	{ColDepartment, "Department", false, 200, ""},
+	{ColLocation, "Location", false, 200, "Free text: city, site, country"},
+	{ColManagerEmail, "Manager email", false, 254, "The manager's work email"},
+	{ColMembershipActive, "Membership active", false, 0, "true/false, yes/no, 1/0; blank leaves it as is"},
 }
 
 // ColumnIndex returns the position of a canonical column in Columns, or len(Columns) for

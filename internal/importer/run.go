@@ -483,21 +483,21 @@ func checkRow(r *record, org *roster.Organization, add func(roster.RowError)) {
 		if v == "" {
 			if c.Required {
 				add(roster.RowError{Row: r.row, Column: c.Name, Code: roster.CodeMissingRequired,
-					Message: fmt.Sprintf("%s is required.", c.Name)})
+					Message: fmt.Sprintf("%s is required (column %s).", c.Label, c.Name)})
 			}
 			continue
 		}
 		// A string has at most as many code points as bytes: count only long ones.
 		if c.Limit > 0 && len(v) > c.Limit && utf8.RuneCountInString(v) > c.Limit {
 			add(roster.RowError{Row: r.row, Column: c.Name, Code: roster.CodeTooLong, Value: clip(v),
-				Message: fmt.Sprintf("%s is %d characters long; the limit is %d.", c.Name, utf8.RuneCountInString(v), c.Limit)})
+				Message: fmt.Sprintf("%s is %d characters long; the limit is %d.", c.Label, utf8.RuneCountInString(v), c.Limit)})
 			continue
 		}
 		switch ci {
 		case cFirst, cLast:
 			if !validName(v) {
 				add(roster.RowError{Row: r.row, Column: c.Name, Code: roster.CodeInvalidName, Value: clip(v),
-					Message: fmt.Sprintf("%s may hold letters, spaces, apostrophes, hyphens and periods only.", c.Name)})
+					Message: fmt.Sprintf("%s may hold letters, spaces, apostrophes, hyphens and periods only.", c.Label)})
 			}
 		case cEmail, cManager:
 			if !validEmail(v) {
