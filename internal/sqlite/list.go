@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"strconv"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -18,9 +17,9 @@ import (
 var sortKeys = map[string][]string{
 	"name":       {"last_name", "first_name"},
 	"email":      {"email"},
-	"created":    {"created_at"},
-	"department": {"department", "last_name", "first_name"},
-	"location":   {"location", "last_name", "first_name"},
+	"created":    {}, // seq order is creation order
+	"department": {"department"},
+	"location":   {"location"},
 }
 
 // cursor is the position after the last row of a page: its sort key and seq. It records
@@ -57,11 +56,11 @@ func sortValues(sort string, l *roster.Learner) []string {
 	case "email":
 		return []string{l.Email}
 	case "created":
-		return []string{strconv.FormatInt(ts(l.CreatedAt), 10)}
+		return []string{}
 	case "department":
-		return []string{l.Department, l.LastName, l.FirstName}
+		return []string{l.Department}
 	case "location":
-		return []string{l.Location, l.LastName, l.FirstName}
+		return []string{l.Location}
 	}
 	return []string{l.LastName, l.FirstName}
 }
@@ -69,7 +68,8 @@ func sortValues(sort string, l *roster.Learner) []string {
 // Learners returns one page of the organization's learners; see roster.LearnerFilter.
 // Pages are found by keyset (the sort key of the last row, in the cursor), never by OFFSET.
 func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter) (*roster.LearnerPage, error) {
-	if err := needOrg(orgID); err != nil {
+	org, err := db.orgKey(ctx, db.r, orgID)
+	if err != nil {
 		return nil, err
 	}
 	if f.Sort == "" {
@@ -88,8 +88,8 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		f.Limit = 1000
 	}
 
-	where := []string{"org_id = ?"}
-	args := []any{orgID}
+	where := []string{"org = ?"}
+	args := []any{org}
 	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
 		// instr is a plain substring test: no LIKE wildcards to escape.
 		where = append(where, "instr(search, ?) > 0")
@@ -113,7 +113,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
 
-	cols := strings.Join(keys, ", ") + ", seq"
+	cols := strings.Join(append(keys[:len(keys):len(keys)], "seq"), ", ")
 	dir, cmp := " ASC", ">"
 	if f.Desc {
 		dir, cmp = " DESC", "<"
@@ -124,16 +124,8 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 			return nil, err
 		}
 		where = append(where, "("+cols+") "+cmp+" ("+placeholders(len(keys)+1)+")")
-		for i, k := range c.Keys {
-			if keys[i] == "created_at" {
-				n, err := strconv.ParseInt(k, 10, 64)
-				if err != nil {
-					return nil, roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
-				}
-				args = append(args, n)
-			} else {
-				args = append(args, k)
-			}
+		for _, k := range c.Keys {
+			args = append(args, k)
 		}
 		args = append(args, c.Seq)
 	}
@@ -158,7 +150,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 			break
 		}
 		var l roster.Learner
-		seq, err := scanLearner(rows, &l)
+		seq, err := scanLearner(rows, orgID, &l)
 		if err != nil {
 			return nil, dbError(err, "learners")
 		}

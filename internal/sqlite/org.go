@@ -34,10 +34,15 @@ func (db *DB) CreateOrganization(ctx context.Context, org *roster.Organization) 
 		return err
 	}
 	id, now := newID("org_"), db.clock()
+	var seq int64
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
+		res, err := tx.ExecContext(ctx,
 			`INSERT INTO organizations (id, slug, name, hris_provider, learners_version, created_at) VALUES (?, ?, ?, ?, 0, ?)`,
-			id, org.Slug, org.Name, org.HRISProvider, ts(now)); err != nil {
+			id, org.Slug, org.Name, org.HRISProvider, ts(now))
+		if err != nil {
+			return dbError(err, "organization")
+		}
+		if seq, err = res.LastInsertId(); err != nil {
 			return dbError(err, "organization")
 		}
 		return insertDomains(ctx, tx, id, domains)
@@ -45,6 +50,7 @@ func (db *DB) CreateOrganization(ctx context.Context, org *roster.Organization) 
 	if err != nil {
 		return err
 	}
+	db.orgKeys.Store(id, seq)
 	org.ID, org.CreatedAt, org.Domains, org.LearnersVersion = id, now, domains, 0
 	return nil
 }
@@ -164,4 +170,20 @@ func (db *DB) Organizations(ctx context.Context) ([]roster.Organization, error) 
 		}
 	}
 	return orgs, dbError(drows.Err(), "organization domains")
+}
+
+// orgKey returns the integer key of the organization, ENOTFOUND when there is none.
+func (db *DB) orgKey(ctx context.Context, q queryer, orgID string) (int64, error) {
+	if err := needOrg(orgID); err != nil {
+		return 0, err
+	}
+	if k, ok := db.orgKeys.Load(orgID); ok {
+		return k.(int64), nil
+	}
+	var k int64
+	if err := q.QueryRowContext(ctx, `SELECT seq FROM organizations WHERE id = ?`, orgID).Scan(&k); err != nil {
+		return 0, dbError(err, "organization")
+	}
+	db.orgKeys.Store(orgID, k)
+	return k, nil
 }

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -40,6 +41,10 @@ type DB struct {
 	w   *sql.DB // one connection: every write
 	r   *sql.DB // read-only pool
 	now func() time.Time
+
+	// orgKeys caches organizations.seq by organizations.id (neither ever changes, and
+	// organizations are never deleted): learners are keyed by the integer.
+	orgKeys sync.Map
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -165,6 +170,36 @@ func newIDs(prefix string, n int) []string {
 }
 
 func newID(prefix string) string { return newIDs(prefix, 1)[0] }
+
+// newLearnerIDs returns n learner IDs for the seqs from first on: "lrn_" and 26 characters
+// encoding 48 bits of seq and 80 bits from crypto/rand. The seq lets a lookup by ID use
+// the primary key instead of an index of its own (one B-tree less for every learner an
+// import writes); the random part, checked against the stored ID, makes it unguessable.
+func newLearnerIDs(first int64, n int) []string {
+	rnd := make([]byte, 10*n)
+	rand.Read(rnd)
+	ids := make([]string, n)
+	var b [16]byte
+	for i := range ids {
+		binary.BigEndian.PutUint64(b[:8], uint64(first+int64(i))<<16)
+		copy(b[6:], rnd[i*10:(i+1)*10])
+		ids[i] = "lrn_" + idEncoding.EncodeToString(b[:])
+	}
+	return ids
+}
+
+// learnerSeq returns the seq a learner ID embeds, or false for something that is not one.
+func learnerSeq(id string) (int64, bool) {
+	s, ok := strings.CutPrefix(id, "lrn_")
+	if !ok || len(s) != 26 {
+		return 0, false
+	}
+	b, err := idEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[:8]) >> 16), true
+}
 
 // conflictMessages turn the constraint names SQLite reports into messages for the user.
 var conflictMessages = []struct{ columns, message string }{

@@ -1,10 +1,12 @@
 -- The first schema of the embedded store. Timestamps are INTEGER unix nanoseconds (UTC);
 -- IDs are random text ("org_…", "lrn_…"). Every table that belongs to an organization
--- carries org_id, and every query filters on it.
+-- carries its ID (learners: its integer key, see there), and every query filters on it.
 
 -- +goose Up
+-- seq is the organization's compact key inside the learners table (see there).
 CREATE TABLE organizations (
-    id               TEXT PRIMARY KEY,
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
     slug             TEXT NOT NULL UNIQUE,
     name             TEXT NOT NULL,
     hris_provider    TEXT NOT NULL DEFAULT '',
@@ -34,16 +36,23 @@ CREATE TABLE import_batches (
 );
 CREATE INDEX import_batches_org_created ON import_batches (org_id, created_at);
 
--- seq is the rowid (aliased so that VACUUM keeps it): it breaks ties in every sort and
--- rides along in every index for free, so the pagination indexes stay narrow.
--- The batch ids have no foreign key on purpose: the batch row is written at the end of
--- the import, after its learners, and a deferred key would make SQLite scan for children.
--- search holds lower(first_name, last_name, email) joined by U+001F, lower-cased in Go
--- because SQLite's lower() and LIKE fold ASCII only.
+-- The learners table is written a million rows at a time, and every B-tree a row goes
+-- into costs time, so it has as few and as narrow indexes as the reads allow:
+-- * seq is the rowid (aliased so that VACUUM keeps it). It breaks ties in every sort and
+--   rides along in every index for free; created order is seq order (imports are
+--   serialised, so later rows are newer).
+-- * org is organizations.seq: an integer instead of the 30-character text ID in every
+--   index entry. Queries still filter on it, looked up from the organization's ID.
+-- * id has no index of its own: it embeds seq (see newLearnerIDs), so a lookup by ID is a
+--   lookup by seq that then checks the whole ID.
+-- * The batch IDs have no foreign key: the batch row is written at the end of the import,
+--   after its learners, and a deferred key would make SQLite scan for children.
+-- * search holds the lower-cased first name, last name and email joined by U+001F,
+--   lower-cased in Go because SQLite's lower() and LIKE fold ASCII only.
 CREATE TABLE learners (
     seq              INTEGER PRIMARY KEY,
-    id               TEXT NOT NULL UNIQUE,
-    org_id           TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id               TEXT NOT NULL,
+    org              INTEGER NOT NULL,
     email            TEXT NOT NULL,
     first_name       TEXT NOT NULL,
     last_name        TEXT NOT NULL,
@@ -61,14 +70,14 @@ CREATE TABLE learners (
     search           TEXT NOT NULL DEFAULT '',
     CHECK (employee_id IS NULL OR employee_id <> '')
 );
-CREATE UNIQUE INDEX learners_org_email ON learners (org_id, email);
-CREATE UNIQUE INDEX learners_org_employee_id ON learners (org_id, employee_id)
+CREATE UNIQUE INDEX learners_org_email ON learners (org, email);
+CREATE UNIQUE INDEX learners_org_employee_id ON learners (org, employee_id)
     WHERE employee_id IS NOT NULL;
--- Keyset pagination: one index per sort, each ending (implicitly) with seq.
-CREATE INDEX learners_org_name ON learners (org_id, last_name, first_name);
-CREATE INDEX learners_org_created ON learners (org_id, created_at);
-CREATE INDEX learners_org_department ON learners (org_id, department, last_name, first_name);
-CREATE INDEX learners_org_location ON learners (org_id, location, last_name, first_name);
+-- Keyset pagination: (org, sort columns, seq). Sorting by email uses learners_org_email
+-- and by creation the table itself.
+CREATE INDEX learners_org_name ON learners (org, last_name, first_name);
+CREATE INDEX learners_org_department ON learners (org, department);
+CREATE INDEX learners_org_location ON learners (org, location);
 
 CREATE TABLE admins (
     id            TEXT PRIMARY KEY,
