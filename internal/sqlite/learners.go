@@ -66,7 +66,9 @@ type lookup struct {
 }
 
 // Lookup returns the lookups of orgID's learners, on the read pool.
-func (db *DB) Lookup(orgID string) roster.LearnerLookup { return &lookup{db: db, q: db.r, orgID: orgID} }
+func (db *DB) Lookup(orgID string) roster.LearnerLookup {
+	return &lookup{db: db, q: db.r, orgID: orgID}
+}
 
 func (l *lookup) CountLearners(ctx context.Context) (int, error) {
 	org, err := l.db.orgKey(ctx, l.q, l.orgID)
