@@ -73,8 +73,9 @@ CREATE TABLE learners (
 CREATE UNIQUE INDEX learners_org_email ON learners (org, email);
 CREATE UNIQUE INDEX learners_org_employee_id ON learners (org, employee_id)
     WHERE employee_id IS NOT NULL;
--- Keyset pagination: (org, sort columns, seq). Sorting by email uses learners_org_email
--- and by creation the table itself.
+-- Keyset pagination: (org, sort columns, seq). Sorting by email uses learners_org_email,
+-- by creation learners_org (org, seq): entries of a few bytes, always appended.
+CREATE INDEX learners_org ON learners (org);
 CREATE INDEX learners_org_name ON learners (org, last_name, first_name);
 CREATE INDEX learners_org_department ON learners (org, department);
 CREATE INDEX learners_org_location ON learners (org, location);

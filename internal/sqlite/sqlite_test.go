@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/storetest"
+)
+
+func openTest(t *testing.T, path string, now func() time.Time) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path, Options{Now: now})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestStore runs the conformance suite on a real database file.
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) roster.Store {
+		return openTest(t, filepath.Join(t.TempDir(), "roster.db"), now)
+	})
+}
+
+func TestMigrationsApplied(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db := openTest(t, path, nil)
+	v, err := db.SchemaVersion(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("SchemaVersion = %d, %v; want 1", v, err)
+	}
+	var tables []string
+	rows, err := db.r.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, want := range []string{"admins", "api_tokens", "goose_db_version", "import_batches", "learners", "org_domains",
+		"organizations", "sessions", "upload_chunks", "upload_errors", "uploads"} {
+		if !strings.Contains(","+strings.Join(tables, ",")+",", ","+want+",") {
+			t.Errorf("table %s missing; have %v", want, tables)
+		}
+	}
+	var mode string
+	if err := db.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := db.r.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	// Reopening applies nothing and keeps the data.
+	org := &roster.Organization{Slug: "acme", Name: "Acme"}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2 := openTest(t, path, nil)
+	if _, err := db2.OrganizationBySlug(ctx, "acme"); err != nil {
+		t.Fatalf("after reopening: %v", err)
+	}
+	var applied int
+	db2.r.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id = 1`).Scan(&applied)
+	if applied != 1 {
+		t.Fatalf("migration 1 recorded %d times", applied)
+	}
+}
+
+// TestRefusesNewerSchema: a database migrated by a newer binary is not opened.
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db := openTest(t, path, nil)
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := Open(ctx, path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), "newer") && !strings.Contains(err.Error(), "upgrade") {
+		t.Fatalf("Open of a newer schema: %v; want a refusal naming version 99", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	if _, err := Open(context.Background(), "", Options{}); roster.ErrorCode(err) != roster.EINVALID {
+		t.Fatalf("Open(\"\") = %v", err)
+	}
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing", "dir", "roster.db"), Options{}); err == nil {
+		t.Fatal("Open in a missing directory succeeded")
+	}
+}
+
+// TestLearnerIDs: IDs embed their seq and nothing else resolves.
+func TestLearnerIDs(t *testing.T) {
+	ids := newLearnerIDs(12345, 3)
+	for i, id := range ids {
+		if len(id) != 30 || !strings.HasPrefix(id, "lrn_") {
+			t.Fatalf("id %q", id)
+		}
+		if seq, ok := learnerSeq(id); !ok || seq != 12345+int64(i) {
+			t.Fatalf("learnerSeq(%s) = %d, %v", id, seq, ok)
+		}
+	}
+	if ids[0][4:12] == newLearnerIDs(12345, 1)[0][4:12] && ids[0] == newLearnerIDs(12345, 1)[0] {
+		t.Fatal("two IDs for one seq are equal: the random part is missing")
+	}
+	for _, bad := range []string{"", "lrn_", "lrn_!!!!!!!!!!!!!!!!!!!!!!!!!!", "org_" + ids[0][4:], ids[0] + "0"} {
+		if _, ok := learnerSeq(bad); ok {
+			t.Fatalf("learnerSeq(%q) accepted", bad)
+		}
+	}
+}
+
+// TestQueryPlans: the listing queries walk an index in order instead of sorting the
+// organization's learners, so a page costs the same at the start and deep in the list.
+func TestQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, filepath.Join(t.TempDir(), "roster.db"), nil)
+	for _, c := range []struct{ sort, index string }{
+		{"name", "learners_org_name"}, {"email", "learners_org_email"}, {"department", "learners_org_department"},
+		{"location", "learners_org_location"}, {"created", "learners_org "},
+	} {
+		keys := sortKeys[c.sort]
+		cols := strings.Join(append(keys[:len(keys):len(keys)], "seq"), ", ")
+		for _, dir := range []string{"ASC", "DESC"} {
+			order := []string{}
+			for _, k := range append(keys[:len(keys):len(keys)], "seq") {
+				order = append(order, k+" "+dir)
+			}
+			q := `EXPLAIN QUERY PLAN ` + selectLearner + ` WHERE org = ? AND (` + cols + `) > (` + placeholders(len(keys)+1) +
+				`) ORDER BY ` + strings.Join(order, ", ") + ` LIMIT 51`
+			args := []any{1}
+			for range len(keys) + 1 {
+				args = append(args, "x")
+			}
+			plan := explain(t, db.r, ctx, q, args...) + " "
+			if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, c.index) {
+				t.Errorf("sort %s %s: plan %q; want a walk of %s", c.sort, dir, plan, c.index)
+			}
+		}
+	}
+}
+
+func explain(t *testing.T, db *sql.DB, ctx context.Context, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
+}

@@ -1,0 +1,308 @@
+package storetest
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster"
+)
+
+// directory imports a directory with many ties on every sort key into slug's organization
+// (in three batches at three times) and returns what was stored.
+func (e *env) directory(t *testing.T, orgID, slug string, n int) []roster.Learner {
+	t.Helper()
+	firsts := []string{"Anna", "Ben", "Carla", "Dmitri", "Eve", "Farah", "Gus"}
+	lasts := []string{"Smith", "Jones", "Brown", "Taylor", "Wilson", "Annan"}
+	depts := []string{"Engineering", "Sales", "Support", ""}
+	locs := []string{"Berlin", "Paris", "Lisbon"}
+	ls := make([]roster.Learner, n)
+	for i := range ls {
+		f, l := firsts[i%len(firsts)], lasts[(i*5/3)%len(lasts)]
+		loc := locs[i%len(locs)]
+		if i%10 == 0 {
+			loc = ""
+		}
+		ls[i] = roster.Learner{
+			Email:      fmt.Sprintf("%s.%s%03d@%s.com", strings.ToLower(f), strings.ToLower(l), i, slug),
+			FirstName:  f,
+			LastName:   l,
+			EmployeeID: fmt.Sprintf("E%03d", i),
+			Department: depts[i%len(depts)],
+			Location:   loc,
+			Active:     i%3 != 0,
+		}
+	}
+	// Import in a shuffled order, so that no sort matches the order of insertion.
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(ls), func(i, j int) { ls[i], ls[j] = ls[j], ls[i] })
+	for part := range 3 {
+		e.clock.Advance(time.Minute)
+		e.importNew(t, orgID, ls[part*n/3:(part+1)*n/3]...)
+	}
+	out := make([]roster.Learner, 0, n)
+	err := e.s.EachLearner(e.ctx, orgID, func(l *roster.Learner) error {
+		out = append(out, *l)
+		return nil
+	})
+	must(t, err, "EachLearner")
+	if len(out) != n {
+		t.Fatalf("stored %d learners, want %d", len(out), n)
+	}
+	return out
+}
+
+// sortCompare compares two learners on the suite's definition of each sort.
+func sortCompare(sort string, a, b *roster.Learner) int {
+	switch sort {
+	case "email":
+		return strings.Compare(a.Email, b.Email)
+	case "created":
+		return a.CreatedAt.Compare(b.CreatedAt)
+	case "department":
+		return strings.Compare(a.Department, b.Department)
+	case "location":
+		return strings.Compare(a.Location, b.Location)
+	}
+	return cmp.Or(strings.Compare(a.LastName, b.LastName), strings.Compare(a.FirstName, b.FirstName))
+}
+
+// matches is the suite's definition of a filter.
+func matches(f roster.LearnerFilter, l *roster.Learner) bool {
+	if q := strings.ToLower(f.Query); q != "" &&
+		!strings.Contains(strings.ToLower(l.FirstName), q) &&
+		!strings.Contains(strings.ToLower(l.LastName), q) &&
+		!strings.Contains(strings.ToLower(l.Email), q) {
+		return false
+	}
+	if f.Department != "" && l.Department != f.Department {
+		return false
+	}
+	if f.Location != "" && l.Location != f.Location {
+		return false
+	}
+	if f.Status != "" && l.Status != f.Status {
+		return false
+	}
+	return true
+}
+
+// walk reads every page of f and checks it against all (the organization's learners):
+// each matching learner exactly once, nothing else, in order, full pages but the last.
+func (e *env) walk(t *testing.T, orgID string, f roster.LearnerFilter, all []roster.Learner) {
+	t.Helper()
+	want := map[string]bool{}
+	for i := range all {
+		if matches(f, &all[i]) {
+			want[all[i].ID] = true
+		}
+	}
+	what := fmt.Sprintf("filter %+v", f)
+	seen := map[string]bool{}
+	var prev *roster.Learner
+	pages := 0
+	for {
+		page, err := e.s.Learners(e.ctx, orgID, f)
+		must(t, err, what)
+		pages++
+		if pages > len(all)+2 {
+			t.Fatalf("%s: more pages than learners; the cursor does not advance", what)
+		}
+		if len(page.Learners) > f.Limit {
+			t.Fatalf("%s: page of %d, limit %d", what, len(page.Learners), f.Limit)
+		}
+		if page.NextCursor != "" && len(page.Learners) < f.Limit {
+			t.Fatalf("%s: short page (%d of %d) with a next cursor", what, len(page.Learners), f.Limit)
+		}
+		if len(page.Learners) == 0 && (pages > 1 || len(want) > 0) {
+			t.Fatalf("%s: empty page %d", what, pages)
+		}
+		for i := range page.Learners {
+			l := &page.Learners[i]
+			if !want[l.ID] {
+				t.Fatalf("%s: got %s (%s %s, %s) which does not match or is another organization's", what, l.ID, l.FirstName, l.LastName, l.Email)
+			}
+			if seen[l.ID] {
+				t.Fatalf("%s: %s seen twice", what, l.Email)
+			}
+			seen[l.ID] = true
+			if prev != nil {
+				c := sortCompare(f.Sort, prev, l)
+				if (!f.Desc && c > 0) || (f.Desc && c < 0) {
+					t.Fatalf("%s: %+v before %+v is out of order", what, *prev, *l)
+				}
+			}
+			prev = l
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%s: saw %d learners, want %d", what, len(seen), len(want))
+	}
+}
+
+func testPagination(t *testing.T, e *env) {
+	a, b := e.org(t, "acme"), e.org(t, "globex")
+	all := e.directory(t, a.ID, "acme", 157)
+	e.directory(t, b.ID, "globex", 40) // same names and departments: must never show up
+	filters := []roster.LearnerFilter{
+		{},
+		{Department: "Sales"},
+		{Department: "Nobody"},
+		{Location: "Paris"},
+		{Status: roster.StatusActive},
+		{Status: roster.StatusInactive, Location: "Berlin"},
+		{Query: "ann"},
+		{Query: "ANNA", Department: "Support"},
+		{Query: "@acme.com"},
+		{Query: "engineering"}, // a department, not a name: matches nobody
+		{Query: "zzz"},
+	}
+	for _, sort := range []string{"name", "email", "created", "department", "location"} {
+		for _, desc := range []bool{false, true} {
+			for _, f := range filters {
+				f.Sort, f.Desc, f.Limit = sort, desc, 7
+				e.walk(t, a.ID, f, all)
+			}
+		}
+	}
+	e.walk(t, a.ID, roster.LearnerFilter{Sort: "name", Limit: 1}, all)
+	e.walk(t, a.ID, roster.LearnerFilter{Sort: "email", Desc: true, Limit: 1000}, all)
+
+	// The default sort is by name.
+	page, err := e.s.Learners(e.ctx, a.ID, roster.LearnerFilter{Limit: 20})
+	must(t, err, "Learners with the default sort")
+	for i := 1; i < len(page.Learners); i++ {
+		if sortCompare("name", &page.Learners[i-1], &page.Learners[i]) > 0 {
+			t.Fatal("the default sort is not by name")
+		}
+	}
+}
+
+// testPaginationTies: learners identical on every sort key still come exactly once.
+func testPaginationTies(t *testing.T, e *env) {
+	o := e.org(t, "acme")
+	ls := make([]roster.Learner, 23)
+	for i := range ls {
+		ls[i] = roster.Learner{Email: fmt.Sprintf("twin%02d@acme.com", i), FirstName: "Sam", LastName: "Same",
+			Department: "Ops", Location: "Oslo", Active: true}
+	}
+	e.importNew(t, o.ID, ls...)
+	var all []roster.Learner
+	must(t, e.s.EachLearner(e.ctx, o.ID, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
+	for _, sort := range []string{"name", "email", "created", "department", "location"} {
+		for _, desc := range []bool{false, true} {
+			for _, limit := range []int{1, 4, 23} {
+				e.walk(t, o.ID, roster.LearnerFilter{Sort: sort, Desc: desc, Limit: limit}, all)
+			}
+		}
+	}
+}
+
+func testSearch(t *testing.T, e *env) {
+	o := e.org(t, "acme")
+	people := []roster.Learner{
+		{Email: "jose@acme.com", FirstName: "José", LastName: "Álvarez"},
+		{Email: "zoe@acme.com", FirstName: "ZOË", LastName: "Ærø"},
+		{Email: "lukasz@acme.com", FirstName: "Łukasz", LastName: "Żółć"},
+		{Email: "jo_ann@acme.com", FirstName: "Jo", LastName: "Ann"},
+		{Email: "li@acme.com", FirstName: "李", LastName: "小龙"},
+	}
+	e.importNew(t, o.ID, people...)
+	cases := map[string][]string{
+		"JOSÉ":     {"jose@acme.com"},
+		"álvarez":  {"jose@acme.com"},
+		"zoë":      {"zoe@acme.com"},
+		"ærø":      {"zoe@acme.com"},
+		"ŻÓŁĆ":     {"lukasz@acme.com"},
+		"łukasz":   {"lukasz@acme.com"},
+		"小龙":       {"li@acme.com"},
+		"_":        {"jo_ann@acme.com"}, // not a wildcard
+		"%":        {},
+		"e_a":      {}, // as a LIKE pattern it would match "jose@acme.com"
+		"ACME.COM": {"jose@acme.com", "zoe@acme.com", "lukasz@acme.com", "jo_ann@acme.com", "li@acme.com"},
+	}
+	for q, want := range cases {
+		page, err := e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Query: q, Sort: "email", Limit: 100})
+		must(t, err, "Learners(query "+q+")")
+		got := map[string]bool{}
+		for _, l := range page.Learners {
+			got[l.Email] = true
+		}
+		if len(got) != len(want) {
+			t.Errorf("query %q found %v, want %v", q, got, want)
+			continue
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Errorf("query %q found %v, want %v", q, got, want)
+			}
+		}
+	}
+}
+
+func testListingErrors(t *testing.T, e *env) {
+	o := e.org(t, "acme")
+	ls := make([]roster.Learner, 60)
+	for i := range ls {
+		ls[i] = person("acme", i)
+	}
+	e.importNew(t, o.ID, ls...)
+	page, err := e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{})
+	must(t, err, "Learners with a zero filter")
+	if len(page.Learners) != 50 || page.NextCursor == "" {
+		t.Fatalf("default page: %d learners, next %q; want 50 and a cursor", len(page.Learners), page.NextCursor)
+	}
+	_, err = e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Sort: "salary"})
+	wantCode(t, err, roster.EINVALID, "unknown sort")
+	_, err = e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Status: "sleeping"})
+	wantCode(t, err, roster.EINVALID, "unknown status")
+	for _, c := range []string{"!!!", "bm90IGEgY3Vyc29y", "eyJ4Ijp0cnVlfQ", strings.Repeat("A", 300)} {
+		_, err = e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Cursor: c})
+		wantCode(t, err, roster.EINVALID, "malformed cursor "+c)
+	}
+}
+
+func testEachLearner(t *testing.T, e *env) {
+	a, b := e.org(t, "acme"), e.org(t, "globex")
+	ls := make([]roster.Learner, 30)
+	for i := range ls {
+		ls[i] = person("acme", (i*17)%30) // not in email order
+	}
+	e.importNew(t, a.ID, ls...)
+	e.importNew(t, b.ID, person("globex", 1), person("globex", 2))
+	var emails []string
+	err := e.s.EachLearner(e.ctx, a.ID, func(l *roster.Learner) error {
+		if !strings.HasSuffix(l.Email, "@acme.com") {
+			t.Errorf("EachLearner(acme) gave %s", l.Email)
+		}
+		emails = append(emails, l.Email)
+		return nil
+	})
+	must(t, err, "EachLearner")
+	if len(emails) != 30 {
+		t.Fatalf("EachLearner gave %d learners, want 30", len(emails))
+	}
+	for i := 1; i < len(emails); i++ {
+		if emails[i-1] >= emails[i] {
+			t.Fatalf("EachLearner not ordered by email: %s then %s", emails[i-1], emails[i])
+		}
+	}
+	calls := 0
+	err = e.s.EachLearner(e.ctx, a.ID, func(*roster.Learner) error {
+		calls++
+		if calls == 3 {
+			return errBoom
+		}
+		return nil
+	})
+	if !errors.Is(err, errBoom) || calls != 3 {
+		t.Fatalf("EachLearner with a failing fn: %v after %d calls; want fn's error after 3", err, calls)
+	}
+}
