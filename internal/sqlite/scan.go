@@ -10,11 +10,12 @@ import (
 // ScanLearners streams the organization's learners in table order (the cheapest order to
 // read), with the fields an import compares. l is reused between calls.
 func (l *lookup) ScanLearners(ctx context.Context, fn func(*roster.Learner) error) error {
-	if err := needOrg(l.orgID); err != nil {
+	org, err := l.db.orgKey(ctx, l.q, l.orgID)
+	if err != nil {
 		return err
 	}
 	rows, err := l.q.QueryContext(ctx, `SELECT id, email, first_name, last_name, employee_id, job_title,
-		department, location, manager_email, active FROM learners WHERE org_id = ?`, l.orgID)
+		department, location, manager_email, active FROM learners WHERE org = ?`, org)
 	if err != nil {
 		return dbError(err, "learners")
 	}
