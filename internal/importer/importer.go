@@ -33,9 +33,11 @@ type Env struct {
 	Tx     roster.ImportTx
 	Limits Limits
 	// OnError, when set, receives every error and warning (not only the first
-	// roster.MaxReportedErrors kept in the report), in no particular order.
+	// roster.MaxReportedErrors kept in the report), in no particular order, one call at a
+	// time.
 	OnError func(e roster.RowError, warning bool)
-	// OnChange, when set, receives every row that would write something (for previews).
+	// OnChange, when set, receives every row that would write something (for previews),
+	// from the comparing goroutine.
 	OnChange func(c roster.LearnerChange)
 	// Progress, when set, is called now and then with the rows and bytes read so far.
 	Progress func(rows int, bytes int64)

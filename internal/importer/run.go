@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -99,8 +100,11 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 	errs := newCollector(nil)
 	warns := newCollector(nil)
 	if env.OnError != nil {
-		errs.sink = func(e roster.RowError) { env.OnError(e, false) }
-		warns.sink = func(e roster.RowError) { env.OnError(e, true) }
+		// Both goroutines report errors: the callback is called under a lock, so that its
+		// owner sees one call at a time.
+		var mu sync.Mutex
+		errs.sink = func(e roster.RowError) { mu.Lock(); env.OnError(e, false); mu.Unlock() }
+		warns.sink = func(e roster.RowError) { mu.Lock(); env.OnError(e, true); mu.Unlock() }
 	}
 
 	sum := sha256.New()
