@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,9 +44,6 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if batch == nil {
 		return nil, nil
 	}
-	if err := itx.apply(ctx); err != nil {
-		return nil, err
-	}
 	b := *batch
 	b.ID, b.OrgID, b.CreatedAt = itx.batchID, orgID, itx.now
 	_, err = tx.Exec(ctx, `INSERT INTO import_batches (`+batchColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -61,7 +57,7 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, dbErr(err, "commit import")
 	}
-	if itx.nNew+itx.nUpd >= analyzeAfter {
+	if itx.written >= analyzeAfter {
 		// Best effort, after the commit: a big import leaves the planner's statistics far
 		// behind (autovacuum comes later), and with them it picked a scan of the whole
 		// organization for the next import's lookups. ANALYZE samples a fixed number of
@@ -76,136 +72,114 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 // followed by ANALYZE.
 const analyzeAfter = 10000
 
-// importTx implements roster.ImportTx. Write streams the changes into a temporary staging
-// table with COPY; apply moves them into learners with two set-based statements just
-// before the commit. Lookups made through it read the learners as they were before this
-// import's writes: the pipeline never needs its own pending writes, because a file that
-// names one learner (or one employee ID) twice is invalid.
+// importTx implements roster.ImportTx. Each Write is two statements whatever its size:
+// one UPDATE ... FROM unnest(arrays) for the updated learners, then one COPY of the new ones
+// straight into learners. Nothing is visible to others before the commit; the
+// transaction's own lookups see its writes at once (the conformance suite requires it, and
+// the pipeline may look up a key it wrote in an earlier batch).
+//
+// Why not a temporary staging table applied at the end: lookups would not see the pending
+// rows without a flush before each lookup, and measured on a million rows COPY into the
+// staging table plus INSERT ... SELECT cost as much server CPU as COPY into learners, plus
+// the second pass.
 type importTx struct {
 	lookup
 	tx      pgx.Tx
 	batchID string
 	now     time.Time
-	staged  bool  // the staging table exists
-	nNew    int64 // rows staged as new learners
-	nUpd    int64 // rows staged as updates
+	written int64 // rows written, for the ANALYZE after the commit
 }
 
 func (t *importTx) BatchID() string { return t.batchID }
 func (t *importTx) Now() time.Time  { return t.now }
 
-// stageColumns are the columns of the staging table, in COPY order.
-var stageColumns = []string{"kind", "id", "email", "first_name", "last_name", "employee_id", "job_title",
-	"department", "location", "manager_email", "timezone", "active", "search"}
+// learnerCopyColumns are the columns COPY fills for a new learner (seq is the identity).
+var learnerCopyColumns = []string{"id", "org_id", "email", "first_name", "last_name", "employee_id",
+	"job_title", "department", "location", "manager_email", "timezone", "active",
+	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "search"}
 
-// Write copies the changes into the staging table, one COPY per call. Like the SQLite
-// store it fills in the changes' After: the ID of new learners, OrgID, the timestamps,
-// the batch IDs and Status.
+// Write stores the changes: updates first, so that an employee ID an update gives up is free
+// before a new learner takes it, then the new learners in file order (seq, the last
+// tie-breaker of every sort, follows the file as in the SQLite store). Like the SQLite
+// store it fills in the changes' After: the ID of new learners, OrgID, the timestamps, the
+// batch IDs and Status.
 func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	var nNew, nUpd int64
+	var fresh, updated []*roster.Learner
 	for i := range changes {
 		c := &changes[i]
 		switch c.Kind {
 		case roster.ChangeNew:
-			nNew++
+			fresh = append(fresh, &c.After)
 		case roster.ChangeUpdated:
 			if c.After.ID == "" {
 				return roster.Errorf(roster.EINVALID, "an updated learner needs its ID")
 			}
-			nUpd++
+			updated = append(updated, &c.After)
 		default:
 			return roster.Errorf(roster.EINVALID, "row %d: unknown change kind %d", c.Row, c.Kind)
 		}
 	}
-	if !t.staged {
-		// ON COMMIT DROP: the table lives as long as the transaction, on its connection
-		// only; temporary tables are not WAL-logged.
-		_, err := t.tx.Exec(ctx, `CREATE TEMP TABLE roster_import_stage (
-			kind smallint NOT NULL, id text NOT NULL, email text NOT NULL,
-			first_name text NOT NULL, last_name text NOT NULL, employee_id text, job_title text NOT NULL,
-			department text NOT NULL, location text NOT NULL, manager_email text NOT NULL,
-			timezone text NOT NULL, active boolean NOT NULL, search text NOT NULL
-		) ON COMMIT DROP`)
+	if err := t.update(ctx, updated); err != nil {
+		return err
+	}
+	if len(fresh) > 0 {
+		ids := newIDs("lrn_", len(fresh))
+		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"learners"}, learnerCopyColumns,
+			pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) {
+				l := fresh[i]
+				return []any{ids[i], t.orgID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
+					l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active,
+					t.now, t.now, t.batchID, t.batchID, searchKey(l)}, nil
+			}))
 		if err != nil {
-			return dbErr(err, "import staging table")
+			return dbErr(err, "learner")
 		}
-		t.staged = true
-	}
-	ids := newIDs("lrn_", int(nNew))
-	for i := range changes {
-		l := &changes[i].After
-		if changes[i].Kind == roster.ChangeNew {
-			l.ID, ids = ids[0], ids[1:]
-			l.CreatedAt, l.CreatedBatchID = t.now, t.batchID
+		for i, l := range fresh {
+			l.ID, l.OrgID, l.CreatedAt, l.UpdatedAt = ids[i], t.orgID, t.now, t.now
+			l.CreatedBatchID, l.UpdatedBatchID, l.Status = t.batchID, t.batchID, status(l.Active)
 		}
-		l.OrgID, l.UpdatedAt, l.UpdatedBatchID, l.Status = t.orgID, t.now, t.batchID, status(l.Active)
 	}
-	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"roster_import_stage"}, stageColumns,
-		pgx.CopyFromSlice(len(changes), func(i int) ([]any, error) {
-			c := &changes[i]
-			l := &c.After
-			return []any{int16(c.Kind), l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
-				l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, searchKey(l)}, nil
-		}))
-	if err != nil {
-		return dbErr(err, "import staging table")
-	}
-	t.nNew += nNew
-	t.nUpd += nUpd
+	t.written += int64(len(changes))
 	return nil
 }
 
-// apply moves the staged changes into learners: updates first, so that an employee ID an
-// update gives up is free before a new learner takes it; new learners in file order, so
-// that seq (the last tie-breaker of every sort) follows the file as in the SQLite store.
-// File order needs no ORDER BY (a sort of a million rows): a sequential scan of a
-// temporary table that was only appended to returns its rows in the order they were
-// copied, since temporary tables use local buffers, which synchronized scans and parallel
-// plans never touch.
-func (t *importTx) apply(ctx context.Context) error {
-	if !t.staged {
+// update overwrites the learners by ID in one statement: the new values travel as one array
+// per column and unnest turns them back into rows.
+func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
+	if len(ls) == 0 {
 		return nil
 	}
-	if t.nUpd > 0 {
-		// Autovacuum never analyzes temporary tables: without statistics the planner may
-		// join a hundred thousand staged rows to learners one index probe at a time.
-		if _, err := t.tx.Exec(ctx, `ANALYZE roster_import_stage`); err != nil {
-			return dbErr(err, "import staging table")
-		}
-		tag, err := t.tx.Exec(ctx, `UPDATE learners l SET
-				email = s.email, first_name = s.first_name, last_name = s.last_name,
-				employee_id = s.employee_id, job_title = s.job_title, department = s.department,
-				location = s.location, manager_email = s.manager_email, timezone = s.timezone,
-				active = s.active, updated_at = $2, updated_batch_id = $3, search = s.search
-			FROM roster_import_stage s
-			WHERE s.kind = $4 AND l.org_id = $1 AND l.id = s.id`,
-			t.orgID, t.now, t.batchID, int16(roster.ChangeUpdated))
-		if err != nil {
-			return dbErr(err, "learner")
-		}
-		if n := tag.RowsAffected(); n != t.nUpd {
-			// An update names a learner that is not one of this organization's (or the
-			// same learner twice).
-			return roster.Errorf(roster.ENOTFOUND, "%d of %d learners to update not found", t.nUpd-n, t.nUpd)
-		}
+	n := len(ls)
+	ids, emails, firsts, lasts := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	empIDs := make([]*string, n)
+	titles, depts, locs, managers, zones, searches := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	active := make([]bool, n)
+	for i, l := range ls {
+		ids[i], emails[i], firsts[i], lasts[i], empIDs[i] = l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID)
+		titles[i], depts[i], locs[i], managers[i], zones[i] = l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone
+		active[i], searches[i] = l.Active, searchKey(l)
 	}
-	if t.nNew > 0 {
-		tag, err := t.tx.Exec(ctx, `INSERT INTO learners (id, org_id, email, first_name, last_name, employee_id,
-				job_title, department, location, manager_email, timezone, active,
-				created_at, updated_at, created_batch_id, updated_batch_id, search)
-			SELECT id, $1, email, first_name, last_name, employee_id, job_title, department, location,
-				manager_email, timezone, active, $2, $2, $3, $3, search
-			FROM roster_import_stage WHERE kind = $4`,
-			t.orgID, t.now, t.batchID, int16(roster.ChangeNew))
-		if err != nil {
-			return dbErr(err, "learner")
-		}
-		if n := tag.RowsAffected(); n != t.nNew {
-			return fmt.Errorf("postgres: inserted %d learners, staged %d", n, t.nNew)
-		}
+	tag, err := t.tx.Exec(ctx, `UPDATE learners l SET
+			email = s.email, first_name = s.first_name, last_name = s.last_name,
+			employee_id = s.employee_id, job_title = s.job_title, department = s.department,
+			location = s.location, manager_email = s.manager_email, timezone = s.timezone,
+			active = s.active, updated_at = $2, updated_batch_id = $3, search = s.search
+		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+			$11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[])
+			AS s(id, email, first_name, last_name, employee_id, job_title, department, location,
+				manager_email, timezone, active, search)
+		WHERE l.org_id = $1 AND l.id = s.id`,
+		t.orgID, t.now, t.batchID, ids, emails, firsts, lasts, empIDs, titles, depts, locs, managers, zones, active, searches)
+	if err != nil {
+		return dbErr(err, "learner")
+	}
+	if got := tag.RowsAffected(); got != int64(n) {
+		// An update names a learner that is not one of this organization's (or one
+		// learner twice).
+		return roster.Errorf(roster.ENOTFOUND, "%d of %d learners to update not found", int64(n)-got, n)
+	}
+	for _, l := range ls {
+		l.OrgID, l.UpdatedAt, l.UpdatedBatchID, l.Status = t.orgID, t.now, t.batchID, status(l.Active)
 	}
 	return nil
 }

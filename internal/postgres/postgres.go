@@ -1,8 +1,9 @@
 // Package postgres implements roster.Store on PostgreSQL through pgx, for deployments that
 // run several stateless instances on one database. It has the same tables and behaviour as
-// the SQLite store (the conformance suite in internal/storetest holds both to it); bulk
-// imports go through COPY into a temporary table and set-based SQL. Its migrations are
-// embedded and applied on Open under an advisory lock.
+// the SQLite store (the conformance suite in internal/storetest holds both to it). Imports
+// write with COPY (new learners) and one set-based UPDATE per batch (changed ones), never a
+// statement per row, inside one transaction that holds the organization's row locked. Its
+// migrations are embedded and applied on Open under an advisory lock.
 package postgres
 
 import (

@@ -166,22 +166,6 @@ func TestImportWritesAtCommitOnly(t *testing.T) {
 	}
 }
 
-func TestImportTempTableIsPerTransaction(t *testing.T) {
-	t.Parallel()
-	// Two imports in a row on a pool of one connection: the staging table of the first
-	// must be gone (ON COMMIT DROP) when the second creates its own.
-	db := openTest(t, Options{MaxConns: 1})
-	org := newOrg(t, db, "acme")
-	for i := range 3 {
-		if _, err := importLearners(t, db, org.ID, int64(i), []roster.Learner{learner(1, i)}); err != nil {
-			t.Fatalf("import %d: %v", i, err)
-		}
-	}
-	if n, _ := db.Lookup(org.ID).CountLearners(context.Background()); n != 3 {
-		t.Fatalf("%d learners, want 3", n)
-	}
-}
-
 func TestImportConflictRollsBack(t *testing.T) {
 	t.Parallel()
 	db := openTest(t, Options{})
