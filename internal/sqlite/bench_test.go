@@ -87,3 +87,75 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLearners pages through 1,000,000 learners (ROSTER_BENCH_ROWS to change): the
+// first page and a page in the middle of the list, for every sort, and a search.
+//
+//	go test ./internal/sqlite -run '^$' -bench Learners -benchtime 20x
+func BenchmarkLearners(b *testing.B) {
+	total := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("ROSTER_BENCH_ROWS")); err == nil && n > 0 {
+		total = n
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	org := &roster.Organization{Slug: "acme", Name: "Acme", Domains: []string{"acme.com"}}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		for i := 0; i < total; i += 1000 {
+			if err := tx.Write(ctx, newLearners(i, min(1000, total-i))); err != nil {
+				return nil, err
+			}
+		}
+		return &roster.ImportBatch{CreatedBy: "bench"}, nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	// The learner halfway through the email order gives every sort's middle cursor.
+	mid := newLearners(total/2, 1)[0].After.Email
+	ls, err := db.Lookup(org.ID).LearnersByEmail(ctx, []string{mid})
+	if err != nil || len(ls) != 1 {
+		b.Fatal(ls, err)
+	}
+	seq, _ := learnerSeq(ls[0].ID)
+	for _, sort := range []string{"name", "email", "created", "department", "location"} {
+		for _, deep := range []bool{false, true} {
+			f := roster.LearnerFilter{Sort: sort, Limit: 50}
+			name := sort + "/first"
+			if deep {
+				f.Cursor = encodeCursor(cursor{Sort: sort, Keys: sortValues(sort, &ls[0]), Seq: seq})
+				name = sort + "/middle"
+			}
+			b.Run(name, func(b *testing.B) {
+				for b.Loop() {
+					p, err := db.Learners(ctx, org.ID, f)
+					if err != nil || len(p.Learners) != 50 {
+						b.Fatal(len(p.Learners), err)
+					}
+				}
+			})
+		}
+	}
+	for _, q := range []string{"first42", "person.0999"} {
+		b.Run("search/"+q, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Query: q, Limit: 50}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("filter/department", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Department: "Legal", Location: "Paris", Limit: 50}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

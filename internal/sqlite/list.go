@@ -113,56 +113,81 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
 
-	cols := strings.Join(append(keys[:len(keys):len(keys)], "seq"), ", ")
 	dir, cmp := " ASC", ">"
 	if f.Desc {
 		dir, cmp = " DESC", "<"
 	}
-	if f.Cursor != "" {
+	page := &roster.LearnerPage{Learners: make([]roster.Learner, 0, f.Limit+1)}
+	var seqs []int64
+	// Both steps below read one snapshot.
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, dbError(err, "learners")
+	}
+	defer tx.Rollback()
+	run := func(cond string, condArgs []any, order []string) error {
+		q := selectLearner + ` WHERE ` + strings.Join(append(where[:len(where):len(where)], cond), " AND ") +
+			` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+		a := append(append(args[:len(args):len(args)], condArgs...), f.Limit+1-len(page.Learners))
+		rows, err := tx.QueryContext(ctx, q, a...)
+		if err != nil {
+			return dbError(err, "learners")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l roster.Learner
+			seq, err := scanLearner(rows, orgID, &l)
+			if err != nil {
+				return dbError(err, "learners")
+			}
+			page.Learners, seqs = append(page.Learners, l), append(seqs, seq)
+		}
+		return dbError(rows.Err(), "learners")
+	}
+	order := make([]string, 0, len(keys)+1)
+	for _, k := range keys {
+		order = append(order, k+dir)
+	}
+	order = append(order, "seq"+dir)
+	if f.Cursor == "" {
+		if err := run("1", nil, order); err != nil {
+			return nil, err
+		}
+	} else {
 		c, err := decodeCursor(f.Cursor, f.Sort, f.Desc)
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, "("+cols+") "+cmp+" ("+placeholders(len(keys)+1)+")")
-		for _, k := range c.Keys {
-			args = append(args, k)
+		keyArgs := make([]any, len(c.Keys))
+		for i, k := range c.Keys {
+			keyArgs[i] = k
 		}
-		args = append(args, c.Seq)
-	}
-	order := make([]string, 0, len(keys)+1)
-	for _, k := range append(keys[:len(keys):len(keys)], "seq") {
-		order = append(order, k+dir)
-	}
-	q := selectLearner + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
-	args = append(args, f.Limit+1)
-
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbError(err, "learners")
-	}
-	defer rows.Close()
-	page := &roster.LearnerPage{Learners: make([]roster.Learner, 0, f.Limit)}
-	var lastSeq int64
-	more := false
-	for rows.Next() {
-		if len(page.Learners) == f.Limit {
-			more = true
-			break
+		// A keyset page is two index ranges: the rest of the cursor's tie group (same sort
+		// key, seq beyond the cursor), then the keys beyond the cursor's. One row-value
+		// comparison over (keys, seq) would read the same rows, but SQLite cannot seek on
+		// the implicit seq at the end of an index, and would step through the whole tie
+		// group (a department of 100,000 learners) to find the cursor.
+		if len(keys) > 0 {
+			eq := strings.Join(keys, " = ? AND ") + " = ? AND seq " + cmp + " ?"
+			if f.Sort != "email" { // emails are unique: no tie group
+				if err := run(eq, append(keyArgs[:len(keyArgs):len(keyArgs)], c.Seq), []string{"seq" + dir}); err != nil {
+					return nil, err
+				}
+			}
+			if len(page.Learners) <= f.Limit {
+				beyond := "(" + strings.Join(keys, ", ") + ") " + cmp + " (" + placeholders(len(keys)) + ")"
+				if err := run(beyond, keyArgs, order); err != nil {
+					return nil, err
+				}
+			}
+		} else if err := run("seq "+cmp+" ?", []any{c.Seq}, order); err != nil {
+			return nil, err
 		}
-		var l roster.Learner
-		seq, err := scanLearner(rows, orgID, &l)
-		if err != nil {
-			return nil, dbError(err, "learners")
-		}
-		page.Learners = append(page.Learners, l)
-		lastSeq = seq
 	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, "learners")
-	}
-	if more {
-		last := &page.Learners[len(page.Learners)-1]
-		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
+	if len(page.Learners) > f.Limit {
+		page.Learners = page.Learners[:f.Limit]
+		last := &page.Learners[f.Limit-1]
+		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: seqs[f.Limit-1]})
 	}
 	return page, nil
 }
