@@ -76,11 +76,15 @@ type errorBody struct {
 	} `json:"error"`
 }
 
+// logError logs an error response with its cause (5xx at error level, the rest at debug)
+// and counts it by code.
 func (s *Server) logError(r *http.Request, status int, err error) {
+	_, code, _ := errorStatus(err)
+	s.metrics.httpErrors.WithLabelValues(code).Inc()
 	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "status", status, "err", err)
 	} else {
-		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		s.log.Debug("request refused", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "status", status, "code", code, "err", err)
 	}
 }
 

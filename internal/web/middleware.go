@@ -141,6 +141,7 @@ func (s *Server) signedIn(h handler) http.Handler {
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		noteOrg(r.Context(), p.Org.ID)
 		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
 			s.renderError(w, r, err)
 		}
@@ -184,6 +185,7 @@ func (s *Server) apiAuth(h handler) http.Handler {
 			s.renderJSONError(w, r, err)
 			return
 		}
+		noteOrg(r.Context(), p.Org.ID)
 		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
 			s.renderJSONError(w, r, err)
 		}

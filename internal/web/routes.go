@@ -36,10 +36,12 @@ func (s *Server) apiRoutes() []apiRoute {
 func (s *Server) routes() {
 	m := s.mux
 	m.Handle("GET /static/", s.static)
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	// Probes and metrics: no session, no CSRF, no organization (ops.go).
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	if !s.cfg.HideMetrics {
+		m.Handle("GET /metrics", s.MetricsHandler())
+	}
 
 	// Pages that need no session.
 	m.Handle("GET /setup", s.public(s.setupPage))

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-dev/roster"
@@ -39,6 +40,15 @@ type Config struct {
 	// SignInWindow before it has to wait (defaults 10 and 15 minutes).
 	SignInAttempts int
 	SignInWindow   time.Duration
+	// Ready answers /readyz: nil when the store can serve. Default: a query to the store.
+	Ready func(ctx context.Context) error
+	// ReadyTimeout bounds that check (default 2 seconds); slower counts as not ready.
+	ReadyTimeout time.Duration
+	// MetricsToken, when set, is the Bearer token /metrics wants.
+	MetricsToken string
+	// HideMetrics leaves /metrics out of the handler, for a command that serves
+	// MetricsHandler on an address of its own.
+	HideMetrics bool
 }
 
 // Server is the web app and the API; it implements http.Handler.
@@ -56,8 +66,12 @@ type Server struct {
 	locks   keyedMutex
 	setupMu sync.Mutex
 	cop     *http.CrossOriginProtection
-	// ctx outlives requests: background validations run under it.
-	ctx context.Context
+	// ctx outlives requests: background validations run under it. BeginShutdown cancels it.
+	ctx      context.Context
+	cancelBG context.CancelFunc
+	metrics  *metrics
+	draining atomic.Bool
+	work     work // commits and background validations a shutdown waits for
 }
 
 // New parses the templates (a broken one fails here, not on first use) and builds the
@@ -87,6 +101,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SignInWindow <= 0 {
 		cfg.SignInWindow = 15 * time.Minute
 	}
+	if cfg.Ready == nil {
+		cfg.Ready = defaultReady(cfg.Store)
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Second
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   cfg.Store,
@@ -97,8 +117,9 @@ func New(cfg Config) (*Server, error) {
 		jobs:    newJobs(),
 		preview: newPreviewCache(64),
 		cop:     http.NewCrossOriginProtection(),
-		ctx:     context.Background(),
+		metrics: newMetrics(),
 	}
+	s.ctx, s.cancelBG = context.WithCancel(context.Background())
 	pages, err := parseTemplates()
 	if err != nil {
 		return nil, err
@@ -114,10 +135,13 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP adds the headers every response gets, recovers from panics (logged, shown as
-// a plain 500) and logs each request.
+// a plain 500), and logs and counts each request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey, &reqInfo{}))
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	h := sw.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
@@ -130,12 +154,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.log.Error("panic", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "panic", v, "stack", string(debug.Stack()))
 			if !sw.wrote {
 				s.renderError(sw, r, roster.Errorf(roster.EINTERNAL, "panic"))
 			}
 		}
-		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start).Round(time.Microsecond))
+		s.observe(r, sw, start)
 	}()
 	s.mux.ServeHTTP(sw, r)
 }
@@ -144,6 +168,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -157,7 +182,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -68,7 +68,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 // receiveUpload streams the "file" part of a multipart request into the store. The
 // request body is never held in memory: parts are read one by one (no ParseMultipartForm)
 // and the file part is copied in chunks by the store.
-func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, p *principal, checkCSRF func(token string) bool) (*roster.Upload, error) {
+func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, p *principal, checkCSRF func(token string) bool) (_ *roster.Upload, err error) {
+	defer func() {
+		if err != nil {
+			s.metrics.uploads.WithLabelValues("rejected").Inc()
+		}
+	}()
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "multipart/form-data" {
@@ -189,7 +194,16 @@ const previewRows = 100
 
 // validate reads the stored file of u through the import pipeline against the
 // organization as it is now, and stores the report, the version it saw and every error.
-func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, progress func(rows int, bytes int64)) (*roster.ImportReport, error) {
+func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, progress func(rows int, bytes int64)) (_ *roster.ImportReport, err error) {
+	// An upload without a report is validated for the first time: that is when it counts
+	// as an upload. Validating again (a stale preview, a lost sample) counts rows only.
+	first := len(u.Report) == 0
+	start := time.Now()
+	defer func() {
+		if err != nil && first && ctx.Err() == nil {
+			s.metrics.uploads.WithLabelValues("failed").Inc()
+		}
+	}()
 	// Read the version before the file: a commit that lands during validation makes this
 	// report stale, never silently current.
 	org, err := s.store.OrganizationByID(ctx, orgID)
@@ -231,6 +245,16 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.metrics.validateDur.Observe(time.Since(start).Seconds())
+	s.metrics.rows.WithLabelValues("validate").Add(float64(rep.Rows))
+	s.metrics.countImportErrors(rep)
+	if first {
+		outcome := "valid"
+		if !rep.Valid {
+			outcome = "invalid"
+		}
+		s.metrics.uploads.WithLabelValues(outcome).Inc()
 	}
 	slices.SortFunc(errs, func(a, b roster.RowError) int {
 		if a.Less(b) {
@@ -277,7 +301,34 @@ func reportOf(u *roster.Upload) (*roster.ImportReport, error) {
 // commitUpload writes a validated upload, once. It returns stale=true (and the fresh
 // report) when the organization's learners moved since the preview: the upload has then
 // been validated again and nothing was written.
+//
+// Once started, a commit runs to its end: its context is detached from the request's, so
+// neither a client that goes away nor a server shutdown cuts the transaction (the store's
+// statement timeout still bounds each statement), and the shutdown waits for it (Wait).
+// Without that, the import could commit while marking the upload committed is cut, and
+// the admin would see an upload that looks uncommitted.
 func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep *roster.ImportReport, stale bool, err error) {
+	ctx = context.WithoutCancel(ctx)
+	done := s.work.start()
+	defer done()
+	s.metrics.commitsFlight.Inc()
+	defer s.metrics.commitsFlight.Dec()
+	start := time.Now()
+	outcome := "committed"
+	defer func() {
+		switch code := roster.ErrorCode(err); {
+		case code == roster.ECONFLICT:
+			outcome = "conflict"
+		case err != nil:
+			outcome = "failed"
+		case stale:
+			outcome = "stale"
+		}
+		s.metrics.commits.WithLabelValues(outcome).Inc()
+		if outcome == "committed" {
+			s.metrics.commitDur.Observe(time.Since(start).Seconds())
+		}
+	}()
 	// A double click sends two commits: the second waits here, then finds the upload
 	// committed and returns its report without writing anything.
 	unlock := s.locks.Lock(p.Org.ID + "/" + id)
@@ -287,6 +338,7 @@ func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep
 		return nil, false, err
 	}
 	if u.Status == roster.UploadCommitted {
+		outcome = "already_committed"
 		rep, err := reportOf(u)
 		return rep, false, err
 	}
@@ -325,6 +377,7 @@ func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep
 		rep, err = s.validate(ctx, p.Org.ID, u, nil)
 		return rep, true, err
 	}
+	s.metrics.rows.WithLabelValues("commit").Add(float64(rep.Rows))
 	rep.Committed = true
 	b, err := json.Marshal(rep)
 	if err != nil {
@@ -425,7 +478,9 @@ func (s *Server) startValidation(orgID string, u *roster.Upload) {
 		}
 	}
 	s.jobs.mu.Unlock()
+	done := s.work.start()
 	go func() {
+		defer done()
 		_, err := s.validate(s.ctx, orgID, u, func(rows int, bytes int64) {
 			s.jobs.mu.Lock()
 			jb.Rows, jb.Bytes = rows, bytes
@@ -433,9 +488,15 @@ func (s *Server) startValidation(orgID string, u *roster.Upload) {
 		})
 		s.jobs.mu.Lock()
 		jb.Done = true
+		if err != nil && s.ctx.Err() != nil {
+			// Shutting down: no error for the page; whichever instance the wizard's next
+			// poll reaches validates the file again.
+			s.jobs.mu.Unlock()
+			return
+		}
 		if err != nil {
 			jb.Error = roster.ErrorMessage(err)
-			s.log.Error("validation failed", "upload", u.ID, "err", err)
+			s.log.Error("validation failed", "upload", u.ID, "org", orgID, "err", err)
 		}
 		s.jobs.mu.Unlock()
 	}()
