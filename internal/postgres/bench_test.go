@@ -7,7 +7,8 @@ package postgres
 // ROSTER_BENCH_ROWS changes the size (default 1,000,000). Both benchmarks report seconds
 // per million rows ("s/1M"), so the ratio of commit to \copy reads directly: "-s/1M" is
 // the whole import (lookups of every batch included), "-write-s/1M" without the lookups
-// (COPY into staging, apply, commit), "-apply+commit-s/1M" the part after the last Write.
+// (the Writes, the commit and the ANALYZE after it), "-apply+commit-s/1M" the part after
+// the last Write (commit and ANALYZE).
 
 import (
 	"bufio"
@@ -56,7 +57,7 @@ func benchLearner(i int) roster.Learner {
 const benchBatch = 1000
 
 // runImport runs one import of n rows the way the pipeline does: for every batch of 1000
-// rows it looks the emails up (one query) and writes the changes (one COPY). change
+// rows it looks the emails up (one query) and writes the changes (one COPY or UPDATE). change
 // decides, for a row and what is stored, whether the row writes something.
 func runImport(b *testing.B, db *DB, orgID string, n int, change func(i int, stored *roster.Learner) *roster.LearnerChange) (total, lookups, commit time.Duration) {
 	ctx := context.Background()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,17 +83,26 @@ func (l *lookup) LearnersByEmployeeID(ctx context.Context, ids []string) ([]rost
 // at a time, and one query per thousand keys is what the unique index serves best.
 const lookupChunk = 5000
 
-// by fetches the learners whose column is one of keys, with one `= ANY($2)` query per
-// chunk of keys (one query for the pipeline's batches), never one query per key.
+// by fetches the learners whose column is one of keys, with one query per chunk of keys
+// (one query for the pipeline's batches), never one query per key. Each key is probed in
+// the unique index through a LATERAL subquery with LIMIT 1, which the planner cannot
+// flatten: with `column = ANY($2)` it chose, on statistics an import leaves stale (inside
+// the import that is writing the rows, ANALYZE cannot help), a scan of the whole
+// organization per batch, and a million-row import became quadratic.
 func (l *lookup) by(ctx context.Context, column string, keys []string) ([]roster.Learner, error) {
 	if err := needOrg(l.orgID); err != nil {
 		return nil, err
 	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys) // a key asked twice is one learner
 	out := make([]roster.Learner, 0, len(keys))
+	q := `SELECT f.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL (` + selectLearner +
+		` WHERE org_id = $1 AND ` + column + ` = k.key LIMIT 1) AS f`
 	for len(keys) > 0 {
 		part := keys[:min(len(keys), lookupChunk)]
 		keys = keys[len(part):]
-		rows, err := l.q.Query(ctx, selectLearner+` WHERE org_id = $1 AND `+column+` = ANY($2)`, l.orgID, part)
+		rows, err := l.q.Query(ctx, q, l.orgID, part)
 		if err != nil {
 			return nil, dbErr(err, "learners")
 		}
