@@ -49,7 +49,8 @@ func BenchmarkWrite(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+		dir := b.TempDir()
+		db, err := Open(ctx, filepath.Join(dir, "bench.db"), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,6 +77,13 @@ func BenchmarkWrite(b *testing.B) {
 		b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
 		b.StopTimer()
 		db.Close()
+		var size int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(filepath.Join(dir, "bench.db") + suffix); err == nil {
+				size += fi.Size()
+			}
+		}
+		b.ReportMetric(float64(size)/(1<<20), "MiB")
 		b.StartTimer()
 	}
 }

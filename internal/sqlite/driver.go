@@ -4,8 +4,11 @@ package sqlite
 // modernc.org/sqlite (pure Go, no C compiler needed) for another driver touches nothing else.
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -26,17 +29,41 @@ func dsn(path string, write bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// Up to 256 MiB of page cache per connection (allocated as used): a million-row import touches several indexes.
-	q.Add("_pragma", "cache_size(-262144)")
 	// Statement journals and temporary indexes in memory: every multi-row INSERT inside a
 	// transaction keeps one, and on disk it doubled the cost of an import.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if write {
 		q.Set("_txlock", "immediate")
+		// Up to 256 MiB of page cache (allocated as used, outside the Go heap): a
+		// million-row import dirties some 350 MiB of pages before it commits, and what
+		// does not fit spills to the WAL and is read back.
+		q.Add("_pragma", "cache_size(-262144)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-32768)") // the OS caches the file too
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// pageSize is the page size of new databases. 16 KiB instead of SQLite's 4 KiB: fewer
+// B-tree levels and page splits when an import inserts a million rows into six indexes,
+// which measured 10-15% faster; a page of 50 learners reads fewer pages too.
+const pageSize = 16384
+
+// initFile gives a new (missing or empty) database file its page size, which can only be
+// set before the first write, and WAL mode. The DSN cannot do it: the driver applies its
+// _pragma list sorted by name, so journal_mode (which writes the header) would come first.
+func initFile(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	}
+	db, err := sql.Open(driverName, "file:"+(&url.URL{Path: path}).EscapedPath())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL", pageSize))
+	return err
 }
 
 // constraintKind says which kind of constraint err violated: "unique" (a unique or primary

@@ -295,6 +295,13 @@ func (t *importTx) CountLearners(ctx context.Context) (int, error) {
 	return t.lookup.CountLearners(ctx)
 }
 
+func (t *importTx) ScanLearners(ctx context.Context, fn func(*roster.Learner) error) error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.lookup.ScanLearners(ctx, fn)
+}
+
 func (t *importTx) LearnersByEmail(ctx context.Context, emails []string) ([]roster.Learner, error) {
 	if t.err != nil {
 		return nil, t.err

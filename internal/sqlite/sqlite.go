@@ -60,6 +60,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
+	if err := initFile(path); err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	var err error
 	if db.w, err = sql.Open(driverName, dsn(path, true)); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -203,8 +206,8 @@ func learnerSeq(id string) (int64, bool) {
 
 // conflictMessages turn the constraint names SQLite reports into messages for the user.
 var conflictMessages = []struct{ columns, message string }{
-	{"learners.org_id, learners.email", "a learner with this email already exists in the organization"},
-	{"learners.org_id, learners.employee_id", "this employee ID already belongs to another learner of the organization"},
+	{"learners.org, learners.email", "a learner with this email already exists in the organization"},
+	{"learners.org, learners.employee_id", "this employee ID already belongs to another learner of the organization"},
 	{"organizations.slug", "an organization with this slug already exists"},
 	{"org_domains.domain", "this email domain already belongs to an organization"},
 	{"admins.email", "an admin with this email already exists"},

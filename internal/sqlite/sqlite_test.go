@@ -58,6 +58,10 @@ func TestMigrationsApplied(t *testing.T) {
 	if err := db.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	var ps int
+	if err := db.r.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&ps); err != nil || ps != pageSize {
+		t.Errorf("page_size = %d, %v; want %d", ps, err, pageSize)
+	}
 	var fk int
 	if err := db.r.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)

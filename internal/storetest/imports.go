@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -338,12 +339,22 @@ func (e *env) wantRefused(t *testing.T, err error, orgID string, count int, vers
 	}
 }
 
+// wantMessage checks that a conflict tells the user what clashed.
+func wantMessage(t *testing.T, err error, word string) {
+	t.Helper()
+	if roster.ErrorCode(err) == roster.ECONFLICT && !strings.Contains(strings.ToLower(roster.ErrorMessage(err)), word) {
+		t.Fatalf("conflict message %q does not say what clashed (%s)", roster.ErrorMessage(err), word)
+	}
+}
+
 func testImportUniqueEmail(t *testing.T, e *env) {
 	a, b := e.org(t, "acme"), e.org(t, "globex")
 	e.importNew(t, a.ID, person("acme", 1))
 	dup := person("acme", 2)
 	dup.Email = "person0001@acme.com"
-	e.wantRefused(t, e.importErr(a.ID, newChanges(person("acme", 3), dup)), a.ID, 1, 1, "new learner with a stored email")
+	err := e.importErr(a.ID, newChanges(person("acme", 3), dup))
+	e.wantRefused(t, err, a.ID, 1, 1, "new learner with a stored email")
+	wantMessage(t, err, "email")
 	e.wantRefused(t, e.importErr(a.ID, newChanges(person("acme", 3)), newChanges(person("acme", 4), person("acme", 4))), a.ID, 1, 1, "two new learners with one email")
 
 	// An update onto another learner's email.
@@ -366,7 +377,9 @@ func testImportUniqueEmployeeID(t *testing.T, e *env) {
 	e.importNew(t, a.ID, person("acme", 1))
 	dup := person("acme", 2)
 	dup.EmployeeID = "E0001"
-	e.wantRefused(t, e.importErr(a.ID, newChanges(dup)), a.ID, 1, 1, "new learner with a stored employee ID")
+	err := e.importErr(a.ID, newChanges(dup))
+	e.wantRefused(t, err, a.ID, 1, 1, "new learner with a stored employee ID")
+	wantMessage(t, err, "employee")
 	x, y := person("acme", 3), person("acme", 4)
 	y.EmployeeID = x.EmployeeID
 	e.wantRefused(t, e.importErr(a.ID, newChanges(x, y)), a.ID, 1, 1, "two new learners with one employee ID")
@@ -500,4 +513,71 @@ func testImportBatches(t *testing.T, e *env) {
 	if len(bs) != 2 || bs[0].ID != want[2] {
 		t.Fatalf("ImportBatches(limit 2) = %v", bs)
 	}
+}
+
+func testScanLearners(t *testing.T, e *env) {
+	a, b := e.org(t, "acme"), e.org(t, "globex")
+	var want []roster.Learner
+	for i := range 25 {
+		want = append(want, person("acme", i))
+	}
+	want[3].EmployeeID = ""
+	e.importNew(t, a.ID, want...)
+	twin := person("acme", 1) // A's email in B
+	twin.EmployeeID = "G1"
+	e.importNew(t, b.ID, person("globex", 1), twin)
+
+	scan := func(l roster.LearnerLookup) map[string]roster.Learner {
+		got := map[string]roster.Learner{}
+		err := l.ScanLearners(e.ctx, func(x *roster.Learner) error {
+			if _, dup := got[x.Email]; dup {
+				t.Errorf("ScanLearners gave %s twice", x.Email)
+			}
+			got[x.Email] = *x // fn must copy: the store may reuse x
+			return nil
+		})
+		must(t, err, "ScanLearners")
+		return got
+	}
+	got := scan(e.s.Lookup(a.ID))
+	if len(got) != len(want) {
+		t.Fatalf("ScanLearners gave %d learners, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		g, ok := got[w.Email]
+		if !ok {
+			t.Fatalf("ScanLearners missed %s", w.Email)
+		}
+		stored := e.byEmail(t, a.ID, w.Email)
+		if g.ID != stored.ID || g.FirstName != w.FirstName || g.LastName != w.LastName || g.EmployeeID != w.EmployeeID ||
+			g.JobTitle != w.JobTitle || g.Department != w.Department || g.Location != w.Location ||
+			g.ManagerEmail != w.ManagerEmail || g.Active != w.Active {
+			t.Fatalf("ScanLearners gave %+v, want %+v", g, w)
+		}
+	}
+	if got := scan(e.s.Lookup(b.ID)); len(got) != 2 || got["person0001@acme.com"].FirstName != "First0001" {
+		t.Fatalf("ScanLearners(globex) = %v", got)
+	}
+	err := e.s.Lookup(a.ID).ScanLearners(e.ctx, func(*roster.Learner) error { return errBoom })
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("ScanLearners with a failing fn: %v", err)
+	}
+	// Inside an import, the scan sees the import's own writes.
+	_, err = e.s.Import(e.ctx, a.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		if err := tx.Write(ctx, newChanges(person("acme", 100))); err != nil {
+			return nil, err
+		}
+		n := 0
+		if err := tx.ScanLearners(ctx, func(*roster.Learner) error { n++; return nil }); err != nil {
+			return nil, err
+		}
+		if n != len(want)+1 {
+			t.Errorf("tx.ScanLearners gave %d, want %d", n, len(want)+1)
+		}
+		return nil, nil
+	})
+	must(t, err, "Import")
+	_, err = e.s.Lookup("").CountLearners(e.ctx)
+	wantCode(t, err, roster.EINVALID, "CountLearners without an organization")
+	wantCode(t, e.s.Lookup("").ScanLearners(e.ctx, func(*roster.Learner) error { return nil }), roster.EINVALID, "ScanLearners without an organization")
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ImportUpdateOtherOrg", testImportUpdateOtherOrg},
 		{"Lookups", testLookups},
 		{"LookupManyKeys", testLookupManyKeys},
+		{"ScanLearners", testScanLearners},
 		{"Pagination", testPagination},
 		{"PaginationTies", testPaginationTies},
 		{"SearchCaseInsensitive", testSearch},
