@@ -9,77 +9,262 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/importer"
+	"github.com/roster-dev/roster/internal/jobs"
+	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/web"
 )
 
-// runServe runs the web app and the API on store until SIGINT or SIGTERM, then drains
-// the requests in flight (up to 30 s) before returning.
-func runServe(ctx context.Context, store roster.Store, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "address to listen on")
-	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (set it when Roster is served over HTTPS)")
-	maxMB := fs.Int64("max-upload-mb", importer.DefaultMaxBytes>>20, "largest learner file accepted, in MiB")
-	maxRows := fs.Int("max-rows", importer.DefaultMaxRows, "most data rows in one learner file")
+// serveConfig is everything `roster serve` reads from its flags and the environment.
+type serveConfig struct {
+	DB               string
+	Addr             string
+	SecureCookies    bool
+	MaxUploadMB      int64
+	MaxRows          int
+	LogFormat        string
+	LogLevel         string
+	MetricsAddr      string
+	MetricsToken     string // ROSTER_METRICS_TOKEN only: a secret does not belong in argv
+	ShutdownTimeout  time.Duration
+	StatementTimeout time.Duration
+	DBMaxConns       int
+	UploadTTL        time.Duration
+	CleanupEvery     time.Duration
+	ReadyTimeout     time.Duration
+}
+
+// serveFlags defines serve's flags on fs. Every flag can also come from the environment
+// as ROSTER_ + its name in capitals with underscores (--upload-ttl: ROSTER_UPLOAD_TTL);
+// a flag on the command line wins.
+func serveFlags(fs *flag.FlagSet, c *serveConfig) {
+	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set it when Roster is served over HTTPS)")
+	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", importer.DefaultMaxBytes>>20, "largest learner file accepted, in MiB")
+	fs.IntVar(&c.MaxRows, "max-rows", importer.DefaultMaxRows, "most data rows in one learner file")
+	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON otherwise)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090) instead of on --addr")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight get before their connections are closed (commits always run to their end)")
+	fs.DurationVar(&c.StatementTimeout, "statement-timeout", 5*time.Minute, "PostgreSQL: longest a single SQL statement may run (0: the server's setting)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "PostgreSQL: connections in this instance's pool (0: max(4, CPUs), or pool_max_conns in the URL)")
+	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "uploads never committed are deleted this long after they were last touched")
+	fs.DurationVar(&c.CleanupEvery, "cleanup-every", time.Hour, "how often abandoned uploads are looked for (on one instance at a time)")
+	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 2*time.Second, "/readyz answers 503 when the store takes longer than this to answer")
+}
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	return "ROSTER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseServe parses serve's command line over its environment.
+func parseServe(e *env, args []string) (*serveConfig, error) {
+	fs, db := newFlags(e, "serve")
+	c := &serveConfig{}
+	serveFlags(fs, c)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "db" {
+			return // --db falls back to ROSTER_DB through dbURL
+		}
+		if v, ok := lookupEnv(e, envName(f.Name)); ok && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = usagef("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return usagef("serve takes no arguments, got %q", fs.Args())
+		return nil, usagef("serve takes no arguments, got %q", fs.Args())
 	}
-	if *maxMB < 1 || *maxRows < 1 {
-		return usagef("--max-upload-mb and --max-rows must be positive")
+	c.DB = e.dbURL(*db)
+	c.MetricsToken = e.getenv("ROSTER_METRICS_TOKEN")
+	switch {
+	case c.MaxUploadMB < 1 || c.MaxRows < 1:
+		return nil, usagef("--max-upload-mb and --max-rows must be positive")
+	case c.LogFormat != "auto" && c.LogFormat != "json" && c.LogFormat != "text":
+		return nil, usagef("--log-format must be auto, json or text")
+	case c.ShutdownTimeout < 0 || c.StatementTimeout < 0 || c.DBMaxConns < 0:
+		return nil, usagef("--shutdown-timeout, --statement-timeout and --db-max-conns cannot be negative")
+	case c.UploadTTL < time.Second || c.CleanupEvery < 10*time.Millisecond || c.ReadyTimeout <= 0:
+		return nil, usagef("--upload-ttl, --cleanup-every and --ready-timeout must be positive (--upload-ttl: at least 1s)")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, usagef("--log-level must be debug, info, warn or error")
+	}
+	return c, nil
+}
+
+// lookupEnv returns a variable of the environment; set to "" counts as not set.
+func lookupEnv(e *env, name string) (string, bool) {
+	v := e.getenv(name)
+	return v, v != ""
+}
+
+// newLogger makes the process's logger: JSON for log collectors, text for a person at a
+// terminal.
+func newLogger(c *serveConfig, stderr io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel)) // checked by parseServe
+	opts := &slog.HandlerOptions{Level: lvl}
+	format := c.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, opts))
+}
+
+// serveStore opens the store with the options only serve has.
+func serveStore(ctx context.Context, c *serveConfig) (roster.Store, error) {
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return postgres.Open(ctx, c.DB, postgres.Options{
+			StatementTimeout: c.StatementTimeout, MaxConns: int32(c.DBMaxConns),
+		})
+	}
+	return openStore(ctx, c.DB)
+}
+
+// runServe runs the web app and the API until SIGINT or SIGTERM, then shuts down:
+//
+//  1. /readyz answers 503, so a load balancer stops sending new requests;
+//  2. the listener closes and requests in flight get --shutdown-timeout to finish; after
+//     that their connections are closed;
+//  3. commits still running are waited for, however long they take: a commit's context
+//     is detached from its request, so neither step 2 nor a client that hangs up cuts
+//     its transaction (each statement is still bounded by --statement-timeout);
+//  4. the periodic jobs stop (a clean-up cut short rolls back), the store is closed.
+func runServe(ctx context.Context, e *env, args []string) error {
+	c, err := parseServe(e, args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(c, e.stderr)
+	store, err := serveStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	locker, ok := store.(roster.Locker)
+	if !ok {
+		return fmt.Errorf("the %T store cannot lock jobs across instances", store)
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := web.New(web.Config{
-		Store: store, Logger: logger, Now: time.Now, SecureCookies: *secure,
-		Limits: importer.Limits{MaxBytes: *maxMB << 20, MaxRows: *maxRows},
+		Store: store, Logger: logger, Now: time.Now, SecureCookies: c.SecureCookies,
+		Limits:       importer.Limits{MaxBytes: c.MaxUploadMB << 20, MaxRows: c.MaxRows},
+		ReadyTimeout: c.ReadyTimeout, MetricsToken: c.MetricsToken, HideMetrics: c.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
 	}
+	registerStoreMetrics(srv.Registry(), store)
+	jm := newJobMetrics(srv.Registry())
+
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return roster.Errorf(roster.EINVALID, "cannot listen on %s: %v", *addr, err)
+		return roster.Errorf(roster.EINVALID, "cannot listen on %s: %v", c.Addr, err)
 	}
+	// Requests do not inherit the signal's cancellation: on SIGTERM they get the
+	// shutdown's grace period instead of being cut at once.
+	base := context.WithoutCancel(ctx)
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No ReadTimeout/WriteTimeout: a large upload or export may take minutes.
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return ctx },
+		BaseContext: func(net.Listener) context.Context { return base },
 	}
-	fmt.Fprintf(stdout, "Roster is running. Open %s in your browser (Ctrl+C stops it).\n", openURL(ln.Addr()))
+	servers := []*http.Server{hs}
+	errc := make(chan error, 2)
+	if c.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return roster.Errorf(roster.EINVALID, "cannot listen on %s: %v", c.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		servers = append(servers, ms)
+		fmt.Fprintf(e.stdout, "Metrics: %smetrics\n", openURL(mln.Addr()))
+		go func() { errc <- ms.Serve(mln) }()
+	}
+	fmt.Fprintf(e.stdout, "Roster is running. Open %s in your browser (Ctrl+C stops it).\n", openURL(ln.Addr()))
+	logger.Info("serving", "addr", ln.Addr().String(), "metrics_addr", c.MetricsAddr,
+		"store", storeKind(c.DB), "upload_ttl", c.UploadTTL.String())
 
-	go cleanUploads(ctx, store, logger)
-	errc := make(chan error, 1)
+	runner := &jobs.Runner{Locker: locker, Logger: logger, OnRun: jm.observe}
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		_ = runner.Run(ctx, cleanupJob(store, logger, c, jm))
+	}()
+
 	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
+		stop()
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+
+	logger.Info("shutting down", "grace", c.ShutdownTimeout.String())
+	srv.BeginShutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		logger.Warn("requests still running at the end of the grace period: closing their connections (commits run on)", "err", err)
+		hs.Close()
+	}
+	if err := srv.Wait(context.Background()); err != nil {
+		logger.Error("waiting for commits", "err", err)
+	}
+	for _, s := range servers[1:] {
+		s.Close()
+	}
+	<-jobsDone
+	logger.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
 	}
 	return nil
+}
+
+func storeKind(url string) string {
+	if strings.HasPrefix(url, "sqlite:") {
+		return "sqlite"
+	}
+	return "postgres"
 }
 
 // openURL is the address a person types: localhost for a wildcard listener.
@@ -95,20 +280,19 @@ func openURL(a net.Addr) string {
 	return fmt.Sprintf("http://%s/", net.JoinHostPort(host, fmt.Sprint(tcp.Port)))
 }
 
-// cleanUploads removes uploads abandoned for a day (never committed), every hour.
-func cleanUploads(ctx context.Context, store roster.Store, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := store.DeleteUploadsBefore(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			logger.Error("cleaning uploads", "err", err)
-		} else if n > 0 {
-			logger.Info("removed abandoned uploads", "count", n)
+// cleanupJob removes the uploads nobody committed within --upload-ttl. It runs on one
+// instance at a time (jobs.Runner); the delete is one statement, so a run cut short by a
+// shutdown leaves nothing half done.
+func cleanupJob(store roster.Store, logger *slog.Logger, c *serveConfig, jm *jobMetrics) jobs.Job {
+	return jobs.Job{Name: "cleanup-uploads", Every: c.CleanupEvery, Run: func(ctx context.Context) error {
+		n, err := store.DeleteUploadsBefore(ctx, time.Now().Add(-c.UploadTTL))
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		jm.uploadsRemoved.Add(float64(n))
+		if n > 0 {
+			logger.Info("removed abandoned uploads", "count", n, "older_than", c.UploadTTL.String())
 		}
-	}
+		return nil
+	}}
 }
