@@ -189,3 +189,86 @@ func explain(t *testing.T, db *sql.DB, ctx context.Context, q string, args ...an
 	}
 	return strings.Join(plan, "; ")
 }
+
+// TestFailedWriteEndsImport: after a Write fails (the INSERT OR ROLLBACK ended the
+// transaction), an ImportFunc that carries on anyway writes nothing: later calls fail, and
+// nothing they did was committed on its own.
+func TestFailedWriteEndsImport(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, filepath.Join(t.TempDir(), "roster.db"), nil)
+	org := &roster.Organization{Slug: "acme", Name: "Acme"}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	var writeErr, laterErr, lookupErr error
+	_, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		dup := newLearners(0, 2)
+		dup[1].After.Email = dup[0].After.Email
+		writeErr = tx.Write(ctx, dup)
+		laterErr = tx.Write(ctx, newLearners(10, 5)) // ignoring the error
+		_, lookupErr = tx.LearnersByEmail(ctx, []string{"x@acme.com"})
+		return &roster.ImportBatch{CreatedBy: "careless"}, nil
+	})
+	if roster.ErrorCode(writeErr) != roster.ECONFLICT || laterErr == nil || lookupErr == nil {
+		t.Fatalf("Write: %v; later Write: %v; lookup: %v; want a conflict, then errors", writeErr, laterErr, lookupErr)
+	}
+	if err == nil {
+		t.Fatal("Import committed after a failed Write")
+	}
+	var n int
+	db.r.QueryRowContext(ctx, `SELECT count(*) FROM learners`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d learners written", n)
+	}
+	o, _ := db.OrganizationByID(ctx, org.ID)
+	if o.LearnersVersion != 0 {
+		t.Fatalf("version %d", o.LearnersVersion)
+	}
+	// The connection is usable again.
+	if _, err := db.Import(ctx, org.ID, 0, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		return &roster.ImportBatch{CreatedBy: "next"}, tx.Write(ctx, newLearners(0, 3))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTokenUseDoesNotWaitForImports: authenticating an API call while an import holds the
+// write connection answers at once (LastUsedAt is noted when the writer is free).
+func TestTokenUseDoesNotWaitForImports(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, filepath.Join(t.TempDir(), "roster.db"), nil)
+	org := &roster.Organization{Slug: "acme", Name: "Acme"}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateToken(ctx, &roster.APIToken{OrgID: org.ID, Name: "t", Hash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+			close(inside)
+			<-release
+			return nil, nil
+		})
+		done <- err
+	}()
+	<-inside
+	start := time.Now()
+	tok, err := db.TokenByHash(ctx, "h")
+	if err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("TokenByHash during an import: %v after %v", err, time.Since(start))
+	}
+	if tok.LastUsedAt != nil {
+		t.Fatal("LastUsedAt claims a write that could not happen")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tok, err = db.TokenByHash(ctx, "h")
+	if err != nil || tok.LastUsedAt == nil {
+		t.Fatalf("TokenByHash after the import: %+v, %v; want LastUsedAt set", tok, err)
+	}
+}
