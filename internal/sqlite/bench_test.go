@@ -159,11 +159,19 @@ func BenchmarkLearners(b *testing.B) {
 			}
 		})
 	}
-	b.Run("filter/department", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Department: "Legal", Location: "Paris", Limit: 50}); err != nil {
-				b.Fatal(err)
+	for name, f := range map[string]roster.LearnerFilter{
+		"filter/department+location": {Department: "Legal", Location: "Paris"},
+		"filter/department":          {Department: "Engineering"},
+		"filter/department/deep":     {Department: "Engineering", Cursor: encodeCursor(cursor{Sort: "name", Keys: sortValues("name", &ls[0]), Seq: seq})},
+		"filter/status/email":        {Status: roster.StatusInactive, Sort: "email"},
+	} {
+		f.Limit = 50
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.Learners(ctx, org.ID, f); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }

@@ -365,6 +365,9 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		c := &changes[i]
 		switch c.Kind {
 		case roster.ChangeNew:
+			if c.After.Email == "" {
+				return t.fail(roster.Errorf(roster.EINVALID, "row %d: a new learner needs an email", c.Row))
+			}
 			fresh = append(fresh, &c.After)
 		case roster.ChangeUpdated:
 			if err := t.updateOne(ctx, &c.After); err != nil {

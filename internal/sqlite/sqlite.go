@@ -244,7 +244,9 @@ func dbError(err error, what string) error {
 		return &roster.Error{Code: roster.ENOTFOUND, Message: "the organization or record it refers to does not exist", Err: err}
 	}
 	if isBusy(err) {
-		return &roster.Error{Code: roster.EINTERNAL, Message: "the database is busy", Err: err}
+		// Another process (a CLI import next to the server) held the write lock for longer
+		// than the busy timeout: nothing is wrong, it is worth trying again.
+		return &roster.Error{Code: roster.ECONFLICT, Message: "another process is writing to the database; try again when it has finished", Err: err}
 	}
 	return &roster.Error{Code: roster.EINTERNAL, Message: what, Err: err}
 }

@@ -272,3 +272,31 @@ func TestTokenUseDoesNotWaitForImports(t *testing.T) {
 		t.Fatalf("TokenByHash after the import: %+v, %v; want LastUsedAt set", tok, err)
 	}
 }
+
+// TestBusyAcrossProcesses: a second handle on the file (as a CLI next to the server
+// would have) waits for the write lock, then gives up with a conflict that says why.
+func TestBusyAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db1 := openTest(t, path, nil)
+	db2 := openTest(t, path, nil)
+	org := &roster.Organization{Slug: "acme", Name: "Acme"}
+	if err := db1.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	go db1.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		close(inside)
+		<-release
+		return nil, nil
+	})
+	<-inside
+	defer close(release)
+	if _, err := db2.w.ExecContext(ctx, `PRAGMA busy_timeout = 200`); err != nil {
+		t.Fatal(err)
+	}
+	err := db2.CreateOrganization(ctx, &roster.Organization{Slug: "globex", Name: "Globex"})
+	if roster.ErrorCode(err) != roster.ECONFLICT || !strings.Contains(roster.ErrorMessage(err), "another process") {
+		t.Fatalf("write while another handle holds the lock: %v", err)
+	}
+}
