@@ -205,6 +205,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	servers := []*http.Server{hs}
 	errc := make(chan error, 2)
+	metricsAt := ln.Addr().String() + " (on --addr)"
 	if c.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", c.MetricsAddr)
 		if err != nil {
@@ -216,11 +217,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		servers = append(servers, ms)
+		metricsAt = mln.Addr().String()
 		fmt.Fprintf(e.stdout, "Metrics: %smetrics\n", openURL(mln.Addr()))
 		go func() { errc <- ms.Serve(mln) }()
 	}
 	fmt.Fprintf(e.stdout, "Roster is running. Open %s in your browser (Ctrl+C stops it).\n", openURL(ln.Addr()))
-	logger.Info("serving", "addr", ln.Addr().String(), "metrics_addr", c.MetricsAddr,
+	logger.Info("serving", "addr", ln.Addr().String(), "metrics", metricsAt, "metrics_token", c.MetricsToken != "",
 		"store", storeKind(c.DB), "upload_ttl", c.UploadTTL.String())
 
 	runner := &jobs.Runner{Locker: locker, Logger: logger, OnRun: jm.observe}
