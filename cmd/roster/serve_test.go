@@ -517,3 +517,74 @@ func TestServeSQLite(t *testing.T) {
 		t.Fatalf("text log:\n%s", log)
 	}
 }
+
+// TestSIGTERMDuringCommit: SIGTERM reaches an instance while it commits a large file, and
+// the shutdown's grace period (100 ms) ends long before the commit does. The process
+// closes the connection but waits for the transaction, records the commit, then exits 0:
+// every learner is in the database and the upload is marked committed.
+func TestSIGTERMDuringCommit(t *testing.T) {
+	db := testDatabase(t)
+	bin := rosterBinary(t)
+	runCLI(t, bin, db, "", "org", "create", "--slug", "acme", "--name", "Acme Corp", "--domain", "acme.com")
+	token := strings.TrimSpace(runCLI(t, bin, db, "", "token", "create", "--org", "acme"))
+	in := startServe(t, bin, "A", nil, "--db", db, "--shutdown-timeout", "100ms")
+
+	const rows = 200_000
+	var sb strings.Builder
+	sb.WriteString("first_name,last_name,employee_email,department\n")
+	for i := range rows {
+		sb.WriteString("Ada,Lovelace,ada" + strconv.Itoa(i) + "@acme.com,R&D\n")
+	}
+	up := in.upload(token, "big.csv", sb.String())
+	var rep roster.ImportReport
+	if err := json.Unmarshal([]byte(up.body), &rep); err != nil || !rep.Valid {
+		t.Fatalf("upload: %d %.300s", up.status, up.body)
+	}
+
+	go func() {
+		req, _ := http.NewRequest("POST", in.url+"/api/v1/uploads/"+rep.ID+"/commit", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if r, err := http.DefaultClient.Do(req); err == nil {
+			r.Body.Close()
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for scrapeMetrics(t, in.metrics, "")["roster_commits_in_flight"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the commit did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sent := time.Now()
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-in.exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, in.stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no exit within 60 s of SIGTERM")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	log := in.stderr.String()
+	if !strings.Contains(log, "requests still running at the end of the grace period") {
+		t.Fatalf("the commit ended within the 100 ms grace period: the test proves nothing\n%s", log)
+	}
+
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	var status string
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM learners").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(context.Background(), "SELECT status FROM uploads WHERE id = $1", rep.ID).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows || status != roster.UploadCommitted {
+		t.Fatalf("after shutdown: %d learners (want %d), upload %q", n, rows, status)
+	}
+}
