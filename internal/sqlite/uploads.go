@@ -105,12 +105,13 @@ func (db *DB) OpenUploadFile(ctx context.Context, orgID, id string) (io.ReadClos
 	if _, err := db.Upload(ctx, orgID, id); err != nil {
 		return nil, err
 	}
-	return &chunkReader{ctx: ctx, db: db.r, id: id}, nil
+	return &chunkReader{ctx: ctx, db: db.r, orgID: orgID, id: id}, nil
 }
 
 type chunkReader struct {
 	ctx    context.Context
 	db     *sql.DB
+	orgID  string
 	id     string
 	seq    int
 	buf    []byte
@@ -127,7 +128,8 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 			return 0, c.err
 		}
 		var data []byte
-		err := c.db.QueryRowContext(c.ctx, `SELECT data FROM upload_chunks WHERE upload_id = ? AND seq = ?`, c.id, c.seq).Scan(&data)
+		err := c.db.QueryRowContext(c.ctx, `SELECT c.data FROM upload_chunks c JOIN uploads u ON u.id = c.upload_id
+			WHERE c.upload_id = ? AND c.seq = ? AND u.org_id = ?`, c.id, c.seq, c.orgID).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			c.err = io.EOF
 			continue
@@ -233,8 +235,9 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 		limit = -1 // SQLite: no limit
 	}
 	// seq is contiguous from 0, so the page is a range of the primary key, not an OFFSET.
-	rows, err := db.r.QueryContext(ctx, `SELECT row, "column", code, value, message FROM upload_errors
-		WHERE upload_id = ? AND seq >= ? ORDER BY seq LIMIT ?`, id, offset, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT e.row, e."column", e.code, e.value, e.message FROM upload_errors e
+		JOIN uploads u ON u.id = e.upload_id WHERE e.upload_id = ? AND u.org_id = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?`,
+		id, orgID, offset, limit)
 	if err != nil {
 		return nil, dbError(err, "upload errors")
 	}
@@ -265,8 +268,8 @@ func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string
 		if status == roster.UploadCommitted {
 			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE uploads SET status = ?, batch_id = ?, report = ?, updated_at = ? WHERE id = ?`,
-			roster.UploadCommitted, batchID, report, ts(db.clock()), id)
+		_, err = tx.ExecContext(ctx, `UPDATE uploads SET status = ?, batch_id = ?, report = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
+			roster.UploadCommitted, batchID, report, ts(db.clock()), id, orgID)
 		return dbError(err, "upload")
 	})
 }
