@@ -268,6 +268,7 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 }
 
 // importTx implements roster.ImportTx. Its statements are prepared once per transaction.
+// Like the *sql.Tx under it, it is meant for one goroutine at a time.
 type importTx struct {
 	lookup
 	org     int64 // the organization's key in learners
