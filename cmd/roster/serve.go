@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/term"
 
 	"github.com/roster-dev/roster"
@@ -172,6 +173,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	locker, ok := store.(roster.Locker)
 	if !ok {
 		return fmt.Errorf("the %T store cannot lock jobs across instances", store)
+	}
+	// The instance that runs the periodic jobs keeps one pooled connection for their
+	// lock: a pool of one would leave no connection for requests.
+	if p, ok := store.(interface{ Pool() *pgxpool.Pool }); ok && p.Pool().Config().MaxConns < 2 {
+		return usagef("the PostgreSQL pool needs at least 2 connections (--db-max-conns or pool_max_conns), got %d", p.Pool().Config().MaxConns)
 	}
 
 	srv, err := web.New(web.Config{
