@@ -33,6 +33,9 @@ type comparer struct {
 	errs     *collector
 	anyError *atomic.Bool
 	kinds    []uint8 // by row number
+
+	pending []record               // rows whose stored learner must be read back
+	out     []roster.LearnerChange // changes not yet written
 }
 
 func (c *comparer) setKind(row int, k uint8) {
@@ -101,6 +104,16 @@ func (c *comparer) fingerprint(f [nCols]string) uint64 {
 	return m.Sum64()
 }
 
+// Batching across chunks: rows that may change are read back, and changes written, in
+// batches larger than a chunk, because each is a round trip to the store (on PostgreSQL a
+// COPY or a query) and 1,000 of them for a million rows cost more than the work itself.
+const (
+	fetchBatch = 4096
+	writeBatch = 8192
+)
+
+// compare classifies one chunk. New rows go to the write buffer; rows whose fingerprint
+// differs are kept until enough of them are pending to read them back in one query.
 func (c *comparer) compare(ctx context.Context, chunk []record) error {
 	wantChanges := c.env.Tx != nil || c.env.OnChange != nil
 	if c.snap == nil && !wantChanges {
@@ -110,18 +123,18 @@ func (c *comparer) compare(ctx context.Context, chunk []record) error {
 		}
 		return nil
 	}
-
-	// First pass: new, unchanged by fingerprint, or to be compared field by field.
-	var fetch []string
-	kinds := make([]uint8, len(chunk))
-	conflicts := map[int]key{} // index -> the email key that holds the row's employee id
+	var conflicts map[int]key // index -> the email key that holds the row's employee id
 	for i := range chunk {
 		r := &chunk[i]
 		ek := c.h.key(r.f[cEmail])
 		if c.snap != nil {
 			if id := r.f[cEmpID]; id != "" {
 				if owner, held := c.snap.byEmpID[c.h.key(id)]; held && owner != ek {
+					if conflicts == nil {
+						conflicts = map[int]key{}
+					}
 					conflicts[i] = owner
+					c.setKind(r.row, kindInvalid)
 					continue
 				}
 			}
@@ -130,83 +143,106 @@ func (c *comparer) compare(ctx context.Context, chunk []record) error {
 		if c.snap != nil {
 			fp, stored = c.snap.byEmail[ek]
 		}
-		switch {
-		case !stored:
-			kinds[i] = kindNew
-		default:
-			if rfp, full := c.rowFingerprint(r); full && rfp == fp {
-				kinds[i] = kindUnchanged
-			} else {
-				kinds[i] = kindUpdated // maybe: decided once the stored learner is read
-				fetch = append(fetch, r.f[cEmail])
+		if !stored {
+			c.setKind(r.row, kindNew)
+			if wantChanges {
+				c.emit(roster.LearnerChange{Row: r.row, Kind: roster.ChangeNew, After: newLearner(r)})
 			}
+			continue
 		}
+		if rfp, full := c.rowFingerprint(r); full && rfp == fp {
+			c.setKind(r.row, kindUnchanged)
+			continue
+		}
+		c.pending = append(c.pending, *r)
 	}
-
 	if len(conflicts) > 0 {
 		if err := c.reportConflicts(ctx, chunk, conflicts); err != nil {
 			return err
 		}
 	}
-	stored := map[string]*roster.Learner{}
-	if len(fetch) > 0 {
-		ls, err := c.lookup.LearnersByEmail(ctx, fetch)
-		if err != nil {
+	if len(c.pending) >= fetchBatch {
+		if err := c.resolve(ctx); err != nil {
 			return err
 		}
-		for i := range ls {
-			stored[ls[i].Email] = &ls[i]
-		}
 	}
-
-	var out []roster.LearnerChange
-	for i := range chunk {
-		r := &chunk[i]
-		if _, bad := conflicts[i]; bad {
-			c.setKind(r.row, kindInvalid)
-			continue
-		}
-		var ch roster.LearnerChange
-		switch kinds[i] {
-		case kindUnchanged:
-			c.setKind(r.row, kindUnchanged)
-			continue
-		case kindNew:
-			ch = roster.LearnerChange{Row: r.row, Kind: roster.ChangeNew}
-			if wantChanges {
-				ch.After = newLearner(r)
-			}
-		case kindUpdated:
-			st := stored[r.f[cEmail]]
-			if st == nil {
-				// The snapshot had it, the store no longer does: only possible outside a
-				// transaction, when someone removed the learner meanwhile. Treat it as new.
-				ch = roster.LearnerChange{Row: r.row, Kind: roster.ChangeNew, After: newLearner(r)}
-				break
-			}
-			ch = roster.LearnerChange{Row: r.row, Kind: roster.ChangeUpdated}
-			ch.After, ch.Changes = merge(st, r)
-			if len(ch.Changes) == 0 {
-				c.setKind(r.row, kindUnchanged)
-				continue
-			}
-		}
-		if ch.Kind == roster.ChangeNew {
-			c.setKind(r.row, kindNew)
-		} else {
-			c.setKind(r.row, kindUpdated)
-		}
-		if wantChanges {
-			if c.env.OnChange != nil {
-				c.env.OnChange(ch)
-			}
-			out = append(out, ch)
-		}
-	}
-	if c.env.Tx != nil && len(out) > 0 && !c.anyError.Load() {
-		return c.env.Tx.Write(ctx, out)
+	if len(c.out) >= writeBatch {
+		return c.write(ctx)
 	}
 	return nil
+}
+
+// flush settles what is pending at the end of the file.
+func (c *comparer) flush(ctx context.Context) error {
+	if err := c.resolve(ctx); err != nil {
+		return err
+	}
+	return c.write(ctx)
+}
+
+// resolve reads back the stored learners of the pending rows and compares them field by
+// field: updated, or unchanged after all (a blank cell, say).
+func (c *comparer) resolve(ctx context.Context) error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	emails := make([]string, len(c.pending))
+	for i := range c.pending {
+		emails[i] = c.pending[i].f[cEmail]
+	}
+	ls, err := c.lookup.LearnersByEmail(ctx, emails)
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]*roster.Learner, len(ls))
+	for i := range ls {
+		stored[ls[i].Email] = &ls[i]
+	}
+	for i := range c.pending {
+		r := &c.pending[i]
+		st := stored[r.f[cEmail]]
+		if st == nil {
+			// In the snapshot but no longer stored: only possible outside a transaction,
+			// when someone removed the learner meanwhile. It would be new.
+			c.setKind(r.row, kindNew)
+			c.emit(roster.LearnerChange{Row: r.row, Kind: roster.ChangeNew, After: newLearner(r)})
+			continue
+		}
+		ch := roster.LearnerChange{Row: r.row, Kind: roster.ChangeUpdated}
+		ch.After, ch.Changes = merge(st, r)
+		if len(ch.Changes) == 0 {
+			c.setKind(r.row, kindUnchanged)
+			continue
+		}
+		c.setKind(r.row, kindUpdated)
+		c.emit(ch)
+	}
+	c.pending = c.pending[:0]
+	return nil
+}
+
+func (c *comparer) emit(ch roster.LearnerChange) {
+	if c.env.OnChange != nil {
+		c.env.OnChange(ch)
+	}
+	if c.env.Tx != nil {
+		c.out = append(c.out, ch)
+	}
+}
+
+// write hands the buffered changes to the transaction, unless the file already has errors
+// (then everything is rolled back anyway).
+func (c *comparer) write(ctx context.Context) error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	var err error
+	if !c.anyError.Load() {
+		err = c.env.Tx.Write(ctx, c.out)
+	}
+	clear(c.out)
+	c.out = c.out[:0]
+	return err
 }
 
 // reportConflicts names, for each row whose employee id another learner holds, that

@@ -217,6 +217,11 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 			default:
 			}
 		}
+		if err == nil && ctx.Err() == nil {
+			if err = cmp.flush(ctx); err != nil {
+				cancel()
+			}
+		}
 		cmpDone <- err
 	}()
 
