@@ -28,8 +28,10 @@ Usage:
   roster learners list --org acme [--format text|json|csv]
   roster admin create --org acme --email admin@acme.com [--name NAME] [--password-stdin]
   roster token create --org acme [--name NAME]
-  roster serve [--addr :8080]
-  roster bench [--rows 100000] [--dir DIR]
+  roster serve [--addr :8080] [--secure-cookies] [--log-format auto|json|text] ...
+  roster bench [--rows 100000] [--changed 0.1] [--dir DIR]
+
+'roster serve --help' lists the server's flags (docs/deploy.md describes them all).
 
 Every command takes --db URL (or ROSTER_DB): sqlite:PATH for the embedded store,
 postgres://... for PostgreSQL. The default is sqlite:roster.db in the working directory.

@@ -73,6 +73,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 
 	org := &roster.Organization{Slug: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Name: "Bench", Domains: []string{Domain}}
 	if err := cfg.Store.CreateOrganization(ctx, org); err != nil {
+		if roster.ErrorCode(err) == roster.ECONFLICT {
+			return nil, fmt.Errorf("the store already has the benchmark's email domain %s from an earlier run: give bench a fresh database", Domain)
+		}
 		return nil, err
 	}
 	var results []Result
