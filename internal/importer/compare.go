@@ -16,9 +16,13 @@ import (
 // over the table instead of a query per chunk, and inside a transaction the comparison
 // sees the learners as they were before this import wrote anything (exactly what a
 // preview saw).
+//
+// Its keys are 64-bit hashes, half the size of the file's duplicate keys: a collision here
+// is harmless, because every "changed" row is read back by its exact email, and every
+// employee id conflict is confirmed by its exact id before it is reported.
 type snapshot struct {
-	byEmail map[key]uint64 // email -> fingerprint over the file's columns
-	byEmpID map[key]key    // employee id -> email
+	byEmail map[uint64]uint64 // email -> fingerprint over the file's columns
+	byEmpID map[uint64]uint64 // employee id -> email
 }
 
 // comparer classifies valid rows against the stored learners (new, updated, unchanged),
@@ -51,12 +55,12 @@ func (c *comparer) load(ctx context.Context) error {
 	if c.lookup == nil {
 		return nil
 	}
-	s := &snapshot{byEmail: map[key]uint64{}, byEmpID: map[key]key{}}
+	s := &snapshot{byEmail: map[uint64]uint64{}, byEmpID: map[uint64]uint64{}}
 	err := c.lookup.ScanLearners(ctx, func(l *roster.Learner) error {
-		ek := c.h.key(l.Email)
+		ek := c.h.key(l.Email)[0]
 		s.byEmail[ek] = c.storedFingerprint(l)
 		if l.EmployeeID != "" {
-			s.byEmpID[c.h.key(l.EmployeeID)] = ek
+			s.byEmpID[c.h.key(l.EmployeeID)[0]] = ek
 		}
 		return nil
 	})
@@ -123,18 +127,14 @@ func (c *comparer) compare(ctx context.Context, chunk []record) error {
 		}
 		return nil
 	}
-	var conflicts map[int]key // index -> the email key that holds the row's employee id
+	var conflicts []int // indexes of rows whose employee id another learner may hold
 	for i := range chunk {
 		r := &chunk[i]
-		ek := c.h.key(r.f[cEmail])
+		ek := c.h.key(r.f[cEmail])[0]
 		if c.snap != nil {
 			if id := r.f[cEmpID]; id != "" {
-				if owner, held := c.snap.byEmpID[c.h.key(id)]; held && owner != ek {
-					if conflicts == nil {
-						conflicts = map[int]key{}
-					}
-					conflicts[i] = owner
-					c.setKind(r.row, kindInvalid)
+				if owner, held := c.snap.byEmpID[c.h.key(id)[0]]; held && owner != ek {
+					conflicts = append(conflicts, i)
 					continue
 				}
 			}
@@ -245,11 +245,12 @@ func (c *comparer) write(ctx context.Context) error {
 	return err
 }
 
-// reportConflicts names, for each row whose employee id another learner holds, that
-// learner (looked up for these rows only: conflicts are rare).
-func (c *comparer) reportConflicts(ctx context.Context, chunk []record, conflicts map[int]key) error {
+// reportConflicts confirms, by the exact employee id, that another learner holds it, and
+// reports the row naming that learner. A row that turns out not to conflict (a hash
+// collision in the snapshot) goes on to be compared like any other.
+func (c *comparer) reportConflicts(ctx context.Context, chunk []record, conflicts []int) error {
 	ids := make([]string, 0, len(conflicts))
-	for i := range conflicts {
+	for _, i := range conflicts {
 		ids = append(ids, chunk[i].f[cEmpID])
 	}
 	holders, err := c.lookup.LearnersByEmployeeID(ctx, ids)
@@ -260,17 +261,22 @@ func (c *comparer) reportConflicts(ctx context.Context, chunk []record, conflict
 	for _, h := range holders {
 		byID[h.EmployeeID] = h.Email
 	}
-	for i := range conflicts {
+	var rest []record
+	for _, i := range conflicts {
 		r := &chunk[i]
 		id := r.f[cEmpID]
 		holder := byID[id]
-		if holder == "" {
-			holder = "another learner"
+		if holder == "" || holder == r.f[cEmail] {
+			rest = append(rest, *r)
+			continue
 		}
+		c.setKind(r.row, kindInvalid)
 		c.errs.add(roster.RowError{Row: r.row, Column: roster.ColEmployeeID, Code: roster.CodeEmployeeIDConflict, Value: id,
 			Message: fmt.Sprintf("Employee id %s already belongs to %s. An email changes through a support request, never through a file.", id, holder)})
+		c.anyError.Store(true)
 	}
-	c.anyError.Store(true)
+	// Not conflicts after all: they may be new or changed; reading them back decides.
+	c.pending = append(c.pending, rest...)
 	return nil
 }
 
@@ -279,7 +285,7 @@ func (s *snapshot) has(k key) bool {
 	if s == nil {
 		return false
 	}
-	_, ok := s.byEmail[k]
+	_, ok := s.byEmail[k[0]]
 	return ok
 }
 

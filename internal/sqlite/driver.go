@@ -37,10 +37,10 @@ func dsn(path string, write bool) string {
 		// Up to 256 MiB of page cache (allocated as used, outside the Go heap): a
 		// million-row import dirties some 350 MiB of pages before it commits, and what
 		// does not fit spills to the WAL and is read back.
-		q.Add("_pragma", "cache_size(-262144)")
+		q.Add("_pragma", "cache_size(-65536)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
-		q.Add("_pragma", "cache_size(-32768)") // the OS caches the file too
+		q.Add("_pragma", "cache_size(-8192)") // the OS caches the file too
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
