@@ -1,22 +1,16 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/roster-dev/roster"
-	"github.com/roster-dev/roster/internal/importer"
 )
 
 // Config says what to measure.
@@ -25,7 +19,12 @@ type Config struct {
 	Changed float64 // share of rows changed in the re-import, 0.1 = 10%
 	Dir     string  // where the generated files go
 	Seed    uint64
-	Store   roster.Store
+	// CreateOrg makes a fresh organization owning Domain and returns its slug.
+	CreateOrg func(ctx context.Context) (string, error)
+	// Import runs one phase: the file imported (or with dryRun previewed) into the
+	// organization, in a process of its own, so that each phase's time and peak memory are
+	// what a user of the CLI sees, not what an earlier phase left behind.
+	Import func(ctx context.Context, slug, file string, dryRun bool) (Measure, error)
 	// Floor, when set, times the database's own bulk loader on the same file (the sqlite3
 	// shell's .import, psql's \copy): the floor our commit is compared with.
 	Floor     func(ctx context.Context, csvPath string) (time.Duration, error)
@@ -33,12 +32,19 @@ type Config struct {
 	Log       io.Writer // progress lines
 }
 
+// Measure is what one phase took and produced.
+type Measure struct {
+	Elapsed time.Duration
+	PeakRSS int64 // bytes; -1 when the platform does not tell
+	Report  *roster.ImportReport
+}
+
 // Result is one measured phase.
 type Result struct {
 	Phase   string
 	Rows    int
 	Elapsed time.Duration
-	PeakRSS int64 // bytes; -1 when the platform does not tell
+	PeakRSS int64 // bytes; -1 when not measured
 	Note    string
 }
 
@@ -55,7 +61,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		return nil, err
 	}
 	newFile := filepath.Join(cfg.Dir, fmt.Sprintf("learners-%d.csv", cfg.Rows))
-	chgFile := filepath.Join(cfg.Dir, fmt.Sprintf("learners-%d-changed.csv", cfg.Rows))
+	chgFile := filepath.Join(cfg.Dir, fmt.Sprintf("learners-%d-changed-%g.csv", cfg.Rows, cfg.Changed))
 	for _, f := range []struct {
 		path    string
 		changed float64
@@ -68,66 +74,41 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			return nil, err
 		}
 	}
-	st, _ := os.Stat(newFile)
+	st, err := os.Stat(newFile)
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(cfg.Log, "file: %d rows, %.1f MB\n", cfg.Rows, float64(st.Size())/1e6)
 
-	org := &roster.Organization{Slug: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Name: "Bench", Domains: []string{Domain}}
-	if err := cfg.Store.CreateOrganization(ctx, org); err != nil {
-		if roster.ErrorCode(err) == roster.ECONFLICT {
-			return nil, fmt.Errorf("the store already has the benchmark's email domain %s from an earlier run: give bench a fresh database", Domain)
-		}
+	slug, err := cfg.CreateOrg(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var results []Result
-	measure := func(phase, path string, fn func(importer.Input) (*roster.ImportReport, error)) (*roster.ImportReport, error) {
-		fmt.Fprintf(cfg.Log, "%s...\n", phase)
-		f, err := os.Open(path)
+	phases := []struct {
+		name   string
+		file   string
+		dryRun bool
+	}{
+		{"validate", newFile, true},
+		{"commit new", newFile, false},
+		{"validate vs stored", chgFile, true},
+		{fmt.Sprintf("re-import %g%% changed", cfg.Changed*100), chgFile, false},
+		{"re-import identical", chgFile, false},
+	}
+	for _, p := range phases {
+		fmt.Fprintf(cfg.Log, "%s...\n", p.name)
+		m, err := cfg.Import(ctx, slug, p.file, p.dryRun)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", p.name, err)
 		}
-		defer f.Close()
-		runtime.GC()
-		debug.FreeOSMemory()
-		resetPeakRSS()
-		start := time.Now()
-		rep, err := fn(importer.Input{Name: filepath.Base(path), R: f})
-		elapsed := time.Since(start)
-		if err != nil {
-			return nil, err
-		}
+		rep := m.Report
 		if !rep.Valid {
-			return nil, fmt.Errorf("%s: the generated file has %d errors, first: %+v", phase, rep.ErrorCount, rep.Errors[0])
+			return nil, fmt.Errorf("%s: the generated file has %d errors, first: %+v", p.name, rep.ErrorCount, rep.Errors[0])
 		}
 		s := rep.Summary
-		results = append(results, Result{Phase: phase, Rows: rep.Rows, Elapsed: elapsed, PeakRSS: peakRSS(),
+		results = append(results, Result{Phase: p.name, Rows: rep.Rows, Elapsed: m.Elapsed, PeakRSS: m.PeakRSS,
 			Note: fmt.Sprintf("%d new, %d updated, %d unchanged", s.New, s.Updated, s.Unchanged)})
-		return rep, nil
-	}
-	env := importer.Env{Org: org, Lookup: cfg.Store.Lookup(org.ID)}
-	if _, err := measure("validate", newFile, func(in importer.Input) (*roster.ImportReport, error) {
-		return importer.Run(ctx, in, env)
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := measure("commit new", newFile, func(in importer.Input) (*roster.ImportReport, error) {
-		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := measure("validate vs stored", chgFile, func(in importer.Input) (*roster.ImportReport, error) {
-		return importer.Run(ctx, in, env)
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := measure(fmt.Sprintf("re-import %g%% changed", cfg.Changed*100), chgFile, func(in importer.Input) (*roster.ImportReport, error) {
-		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := measure("re-import identical", chgFile, func(in importer.Input) (*roster.ImportReport, error) {
-		return importer.Commit(ctx, cfg.Store, in, importer.Env{Org: org}, -1, "bench")
-	}); err != nil {
-		return nil, err
 	}
 	if cfg.Floor != nil {
 		fmt.Fprintf(cfg.Log, "%s...\n", cfg.FloorName)
@@ -172,32 +153,6 @@ func writeFile(path string, fn func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
-}
-
-// resetPeakRSS resets the kernel's high-water mark of this process (Linux: writing 5 to
-// clear_refs), so that each phase's peak is its own.
-func resetPeakRSS() {
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS reads VmHWM, the peak resident set size since the last reset, in bytes.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return kb * 1024
-		}
-	}
-	return -1
 }
 
 // The file's columns, as the floor's table has them.
