@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"io"
+	"iter"
 	"time"
 )
 
@@ -88,7 +89,12 @@ type UploadStore interface {
 	Upload(ctx context.Context, orgID, id string) (*Upload, error)
 	OpenUploadFile(ctx context.Context, orgID, id string) (io.ReadCloser, error)
 	// SaveUploadResult replaces the upload's report, base version and full error list.
-	SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs []RowError) error
+	// errs yields the errors in any order (nil: none); the store pulls them one at a time,
+	// so a caller can stream millions of them from disk without holding them in memory.
+	SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs iter.Seq[RowError]) error
+	// UploadErrors returns errors offset to offset+limit (limit <= 0: all) of the upload's
+	// list sorted by row, then the columns table (ColumnIndex), then code, then value
+	// (RowError.Less). A page costs the same however deep it is.
 	UploadErrors(ctx context.Context, orgID, id string, offset, limit int) ([]RowError, error)
 	MarkUploadCommitted(ctx context.Context, orgID, id, batchID string, report []byte) error
 	// DeleteUploadsBefore removes uncommitted uploads (all organizations) last touched

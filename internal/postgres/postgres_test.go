@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -373,7 +374,7 @@ func TestUploadAcrossInstances(t *testing.T) {
 	for i := range errs {
 		errs[i] = roster.RowError{Row: i + 2, Column: roster.ColEmployeeEmail, Code: roster.CodeInvalidEmail, Value: "x", Message: "bad"}
 	}
-	if err := b.SaveUploadResult(ctx, org.ID, up.ID, []byte(`{"valid":false}`), 7, errs); err != nil {
+	if err := b.SaveUploadResult(ctx, org.ID, up.ID, []byte(`{"valid":false}`), 7, slices.Values(errs)); err != nil {
 		t.Fatal(err)
 	}
 	page, err := a.UploadErrors(ctx, org.ID, up.ID, 1000, 1000)

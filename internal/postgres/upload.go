@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"iter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -158,8 +159,12 @@ func (c *chunkReader) Close() error {
 	return nil
 }
 
-// SaveUploadResult replaces the upload's report, base version and full error list.
-func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs []roster.RowError) error {
+// SaveUploadResult replaces the upload's report, base version and full error list. errs
+// comes in any order and is pulled one error at a time by COPY into a temporary table;
+// one INSERT ... SELECT then numbers them in sorted order (the server's sort spills to
+// disk past work_mem), so seq is each error's place in the sorted list and a page of
+// UploadErrors is a primary-key range however deep it is.
+func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs iter.Seq[roster.RowError]) error {
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
@@ -175,21 +180,45 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 		if _, err := tx.Exec(ctx, `DELETE FROM upload_errors WHERE upload_id = $1`, id); err != nil {
 			return dbErr(err, "upload errors")
 		}
-		if len(errs) == 0 {
+		if errs == nil {
 			return nil
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"upload_errors"},
-			[]string{"upload_id", "seq", "row", "column", "code", "value", "message"},
-			pgx.CopyFromSlice(len(errs), func(i int) ([]any, error) {
-				e := errs[i]
-				return []any{id, i, e.Row, e.Column, e.Code, e.Value, e.Message}, nil
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE upload_errors_in (
+			row integer NOT NULL, col_order integer NOT NULL, code text NOT NULL, value text NOT NULL,
+			seq bigint NOT NULL, "column" text NOT NULL, message text NOT NULL) ON COMMIT DROP`); err != nil {
+			return dbErr(err, "upload errors")
+		}
+		next, stop := iter.Pull(errs)
+		defer stop()
+		n := 0
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"upload_errors_in"},
+			[]string{"row", "col_order", "code", "value", "seq", "column", "message"},
+			pgx.CopyFromFunc(func() ([]any, error) {
+				e, ok := next()
+				if !ok {
+					return nil, nil
+				}
+				n++
+				return []any{e.Row, roster.ColumnIndex(e.Column), e.Code, e.Value, n, e.Column, e.Message}, nil
 			}))
+		if err != nil {
+			return dbErr(err, "upload errors")
+		}
+		if n == 0 {
+			return nil
+		}
+		// COLLATE "C": code and value sort by their bytes, as RowError.Less does, whatever
+		// the database's locale.
+		_, err = tx.Exec(ctx, `INSERT INTO upload_errors (upload_id, seq, row, "column", code, value, message)
+			SELECT $1, row_number() OVER (ORDER BY row, col_order, code COLLATE "C", value COLLATE "C", seq) - 1,
+				row, "column", code, value, message
+			FROM upload_errors_in`, id)
 		return dbErr(err, "upload errors")
 	})
 }
 
-// UploadErrors returns errors offset to offset+limit of the upload's full list, in the order
-// they were saved; limit <= 0 means all of them.
+// UploadErrors returns errors offset to offset+limit of the upload's full list, sorted by
+// row, column order, code and value; limit <= 0 means all of them.
 func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit int) ([]roster.RowError, error) {
 	if err := needOrg(orgID); err != nil {
 		return nil, err
@@ -204,7 +233,8 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 	if limit > 0 {
 		lim = &limit
 	}
-	// seq is contiguous from 0, so the page is a range of the primary key, not an OFFSET.
+	// seq is the sorted position, contiguous from 0, so the page is a range of the primary
+	// key, not an OFFSET that would walk every error before it.
 	rows, err := db.pool.Query(ctx, `SELECT row, "column", code, value, message FROM upload_errors
 		WHERE upload_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`, id, offset, lim)
 	if err != nil {

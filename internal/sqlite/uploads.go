@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"iter"
 	"strings"
 	"time"
 
@@ -150,11 +151,15 @@ func (c *chunkReader) Close() error {
 	return nil
 }
 
-// errorColumns is the column count of upload_errors rows as written.
-const errorColumns = 7
+// errorColumns is the column count of upload_errors_in rows as written.
+const errorColumns = 8
 
-// SaveUploadResult replaces the upload's report, base version and full error list.
-func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs []roster.RowError) error {
+// SaveUploadResult replaces the upload's report, base version and full error list. errs
+// comes in any order and is pulled one error at a time: the errors go to upload_errors_in,
+// whose primary key sorts them on disk, then one INSERT ... SELECT walks that key and
+// numbers them, so seq is each error's place in the sorted list and a page of
+// UploadErrors is a primary-key range however deep it is.
+func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs iter.Seq[roster.RowError]) error {
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
@@ -167,42 +172,80 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 		if _, err := tx.ExecContext(ctx, `DELETE FROM upload_errors WHERE upload_id = ?`, id); err != nil {
 			return dbError(err, "upload errors")
 		}
-		// Many rows per statement, like the learners of an import: a file can have a
-		// million errors.
-		const per = 100
-		row := "(" + placeholders(errorColumns) + ")"
-		var stmt *sql.Stmt
-		defer func() {
-			if stmt != nil {
-				stmt.Close()
-			}
-		}()
-		args := make([]any, 0, per*errorColumns)
-		for start := 0; start < len(errs); start += per {
-			part := errs[start:min(start+per, len(errs))]
-			q := `INSERT INTO upload_errors (upload_id, seq, row, "column", code, value, message) VALUES ` +
-				strings.Repeat(row+",", len(part)-1) + row
-			args = args[:0]
-			for i, e := range part {
-				args = append(args, id, start+i, e.Row, e.Column, e.Code, e.Value, e.Message)
-			}
-			var err error
-			if len(part) == per {
-				if stmt == nil {
-					if stmt, err = tx.PrepareContext(ctx, q); err != nil {
-						return dbError(err, "upload errors")
-					}
-				}
-				_, err = stmt.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, q, args...)
-			}
-			if err != nil {
-				return dbError(err, "upload errors")
-			}
+		if errs == nil {
+			return nil
+		}
+		// upload_errors_in is empty at every commit (this transaction empties it before
+		// committing, and it is the only writer), so the errors it holds are errs alone.
+		n, err := insertErrors(ctx, tx, id, errs)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		// row_number() over the primary key's order: the planner walks the key, so no
+		// sorter (which temp_store=MEMORY would keep in RAM) is involved.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO upload_errors (upload_id, seq, row, "column", code, value, message)
+			SELECT upload_id, row_number() OVER (ORDER BY row, col_order, code, value, seq) - 1, row, "column", code, value, message
+			FROM upload_errors_in WHERE upload_id = ? ORDER BY row, col_order, code, value, seq`, id); err != nil {
+			return dbError(err, "upload errors")
+		}
+		// Without WHERE: SQLite drops the table's pages wholesale instead of row by row.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM upload_errors_in`); err != nil {
+			return dbError(err, "upload errors")
 		}
 		return nil
 	})
+}
+
+// insertErrors writes errs into upload_errors_in, many rows per statement like the
+// learners of an import (a file can have millions of errors), holding one batch at a time.
+// It returns how many it wrote.
+func insertErrors(ctx context.Context, tx *sql.Tx, id string, errs iter.Seq[roster.RowError]) (int, error) {
+	const per = 100
+	row := "(" + placeholders(errorColumns) + ")"
+	query := func(k int) string {
+		return `INSERT INTO upload_errors_in (upload_id, row, col_order, code, value, seq, "column", message) VALUES ` +
+			strings.Repeat(row+",", k-1) + row
+	}
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, per*errorColumns)
+	n := 0
+	flush := func() error {
+		k := len(args) / errorColumns
+		if k == 0 {
+			return nil
+		}
+		var err error
+		if k == per {
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, query(per)); err != nil {
+					return dbError(err, "upload errors")
+				}
+			}
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, query(k), args...)
+		}
+		args = args[:0]
+		return dbError(err, "upload errors")
+	}
+	for e := range errs {
+		args = append(args, id, e.Row, roster.ColumnIndex(e.Column), e.Code, e.Value, n, e.Column, e.Message)
+		n++
+		if len(args) == per*errorColumns {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
 }
 
 func affectedOne(res sql.Result, err error, what string) error {
@@ -219,8 +262,8 @@ func affectedOne(res sql.Result, err error, what string) error {
 	return nil
 }
 
-// UploadErrors returns errors offset to offset+limit of the upload's full list, in the order
-// they were saved; limit <= 0 means all of them.
+// UploadErrors returns errors offset to offset+limit of the upload's full list, sorted by
+// row, column order, code and value; limit <= 0 means all of them.
 func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit int) ([]roster.RowError, error) {
 	if err := needOrg(orgID); err != nil {
 		return nil, err
@@ -234,7 +277,8 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	// seq is contiguous from 0, so the page is a range of the primary key, not an OFFSET.
+	// seq is the sorted position, contiguous from 0, so the page is a range of the primary
+	// key, not an OFFSET that would walk every error before it.
 	rows, err := db.r.QueryContext(ctx, `SELECT e.row, e."column", e.code, e.value, e.message FROM upload_errors e
 		JOIN uploads u ON u.id = e.upload_id WHERE e.upload_id = ? AND u.org_id = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?`,
 		id, orgID, offset, limit)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -166,7 +167,7 @@ func testIsolation(t *testing.T, e *env) {
 	must(t, e.s.CreateToken(e.ctx, tok), "CreateToken")
 	up := &roster.Upload{OrgID: a.ID, CreatedBy: "ann@acme.com", FileName: "a.csv", Status: roster.UploadValidated, Report: []byte(`{"a":1}`)}
 	must(t, e.s.CreateUpload(e.ctx, up, bytes.NewReader([]byte("employee_email\nx@acme.com\n"))), "CreateUpload")
-	must(t, e.s.SaveUploadResult(e.ctx, a.ID, up.ID, []byte(`{"a":2}`), 1, []roster.RowError{{Row: 2, Column: "employee_email", Code: roster.CodeInvalidEmail, Value: "x", Message: "m"}}), "SaveUploadResult")
+	must(t, e.s.SaveUploadResult(e.ctx, a.ID, up.ID, []byte(`{"a":2}`), 1, slices.Values([]roster.RowError{{Row: 2, Column: "employee_email", Code: roster.CodeInvalidEmail, Value: "x", Message: "m"}})), "SaveUploadResult")
 
 	ctx, s := e.ctx, e.s
 	_, err := s.Learner(ctx, b.ID, la.ID)

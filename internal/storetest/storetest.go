@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UploadRoundTrip", testUploadRoundTrip},
 		{"UploadReadError", testUploadReadError},
 		{"UploadErrors", testUploadErrors},
+		{"UploadErrorsOrder", testUploadErrorsOrder},
 		{"UploadCommit", testUploadCommit},
 		{"DeleteUploadsBefore", testDeleteUploadsBefore},
 		{"ConcurrentImportsSerialise", testConcurrentImports},

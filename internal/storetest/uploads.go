@@ -2,12 +2,14 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -141,7 +143,7 @@ func testUploadErrors(t *testing.T, e *env) {
 	}
 	saved := e.clock.Advance(time.Minute)
 	all := rowErrors(2345)
-	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{"error_count":2345}`), 7, all), "SaveUploadResult")
+	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{"error_count":2345}`), 7, slices.Values(all)), "SaveUploadResult")
 	got, err := e.s.Upload(e.ctx, o.ID, u.ID)
 	must(t, err, "Upload")
 	if string(got.Report) != `{"error_count":2345}` || got.BaseVersion != 7 {
@@ -180,7 +182,7 @@ func testUploadErrors(t *testing.T, e *env) {
 	}
 
 	// Saving again replaces the list.
-	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{"error_count":3}`), 8, all[:3]), "SaveUploadResult again")
+	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{"error_count":3}`), 8, slices.Values(all[:3])), "SaveUploadResult again")
 	page, err = e.s.UploadErrors(e.ctx, o.ID, u.ID, 0, 1000)
 	if err != nil || len(page) != 3 || page[2] != all[2] {
 		t.Fatalf("errors after saving 3: %d, %v", len(page), err)
@@ -192,6 +194,99 @@ func testUploadErrors(t *testing.T, e *env) {
 	wantCode(t, e.s.SaveUploadResult(e.ctx, o.ID, "upl_00000000000000000000000000", nil, 0, nil), roster.ENOTFOUND, "SaveUploadResult(unknown)")
 	_, err = e.s.UploadErrors(e.ctx, o.ID, "upl_00000000000000000000000000", 0, 10)
 	wantCode(t, err, roster.ENOTFOUND, "UploadErrors(unknown)")
+}
+
+// testUploadErrorsOrder saves errors in a shuffled order, with ties at every level and
+// values whose byte order differs from a locale's (case, accents, spaces), and reads them
+// back in pages of an odd size: they come sorted by RowError.Less, equal keys in the order
+// they were given.
+func testUploadErrorsOrder(t *testing.T, e *env) {
+	o := e.org(t, "acme")
+	u := &roster.Upload{OrgID: o.ID, CreatedBy: "ann@acme.com", FileName: "people.csv", Status: roster.UploadValidated}
+	must(t, e.s.CreateUpload(e.ctx, u, bytes.NewReader([]byte("a,b\n"))), "CreateUpload")
+	r := rand.New(rand.NewPCG(7, 7))
+	columns := []string{"", "nickname", roster.ColMembershipActive, roster.ColManagerEmail, roster.ColEmployeeEmail,
+		roster.ColLastName, roster.ColFirstName, roster.ColDepartment}
+	codes := []string{roster.CodeTooLong, roster.CodeInvalidEmail, roster.CodeDuplicateEmail, roster.CodeMissingRequired}
+	values := []string{"", "a", "B", "b", "ab", "a b", "é", "e", "z", "Z", "ä", "-x", "_x", "10", "9"}
+	in := make([]roster.RowError, 5000)
+	for i := range in {
+		in[i] = roster.RowError{Row: r.IntN(40), Column: columns[r.IntN(len(columns))], Code: codes[r.IntN(len(codes))],
+			Value: values[r.IntN(len(values))], Message: fmt.Sprintf("message %d", i)}
+	}
+	want := slices.Clone(in)
+	slices.SortStableFunc(want, func(a, b roster.RowError) int {
+		if a.Less(b) {
+			return -1
+		} else if b.Less(a) {
+			return 1
+		}
+		return 0
+	})
+	if slices.Equal(want, in) {
+		t.Fatal("the input is already sorted: the test would prove nothing")
+	}
+	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{}`), 1, slices.Values(in)), "SaveUploadResult")
+	var got []roster.RowError
+	for off := 0; off <= len(in); off += 37 {
+		page, err := e.s.UploadErrors(e.ctx, o.ID, u.ID, off, 37)
+		must(t, err, "UploadErrors")
+		if want := min(37, max(len(in)-off, 0)); len(page) != want {
+			t.Fatalf("page at %d has %d errors, want %d", off, len(page), want)
+		}
+		got = append(got, page...)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("error %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	all, err := e.s.UploadErrors(e.ctx, o.ID, u.ID, 0, 0)
+	must(t, err, "UploadErrors(all)")
+	if !slices.Equal(all, want) {
+		t.Fatalf("all errors (%d) differ from the sorted input (%d)", len(all), len(want))
+	}
+	mid, err := e.s.UploadErrors(e.ctx, o.ID, u.ID, 4321, 0)
+	must(t, err, "UploadErrors(from 4321, no limit)")
+	if !slices.Equal(mid, want[4321:]) {
+		t.Fatalf("errors from 4321 on: %d, want %d", len(mid), len(want)-4321)
+	}
+
+	// An iterator whose source fails cancels the context (as the web server's spill file
+	// reader does): nothing of the failed save is kept.
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	failing := func(yield func(roster.RowError) bool) {
+		for i, x := range rowErrors(1000) {
+			if i == 500 {
+				cancel()
+				return
+			}
+			if !yield(x) {
+				return
+			}
+		}
+	}
+	if err := e.s.SaveUploadResult(ctx, o.ID, u.ID, []byte(`{"partial":true}`), 2, failing); err == nil {
+		t.Fatal("SaveUploadResult with a cancelled context succeeded")
+	}
+	got2, err := e.s.Upload(e.ctx, o.ID, u.ID)
+	must(t, err, "Upload")
+	if string(got2.Report) != `{}` || got2.BaseVersion != 1 {
+		t.Fatalf("a failed save changed the upload: %+v", got2)
+	}
+	all, err = e.s.UploadErrors(e.ctx, o.ID, u.ID, 0, 0)
+	must(t, err, "UploadErrors after a failed save")
+	if !slices.Equal(all, want) {
+		t.Fatalf("a failed save changed the errors: %d, want %d", len(all), len(want))
+	}
+	// And the store is usable afterwards: the half-written staging is gone.
+	must(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{}`), 3, slices.Values(in[:10])), "SaveUploadResult after a failed one")
+	all, err = e.s.UploadErrors(e.ctx, o.ID, u.ID, 0, 0)
+	must(t, err, "UploadErrors")
+	if len(all) != 10 {
+		t.Fatalf("%d errors after saving 10", len(all))
+	}
 }
 
 func testUploadCommit(t *testing.T, e *env) {
@@ -220,7 +315,7 @@ func testDeleteUploadsBefore(t *testing.T, e *env) {
 	create := func(orgID, name string) *roster.Upload {
 		u := &roster.Upload{OrgID: orgID, CreatedBy: "x", FileName: name, Status: roster.UploadValidated}
 		must(t, e.s.CreateUpload(e.ctx, u, bytes.NewReader(randomFile(3, 1<<20+1))), "CreateUpload "+name)
-		must(t, e.s.SaveUploadResult(e.ctx, orgID, u.ID, []byte(`{}`), 0, rowErrors(3)), "SaveUploadResult "+name)
+		must(t, e.s.SaveUploadResult(e.ctx, orgID, u.ID, []byte(`{}`), 0, slices.Values(rowErrors(3))), "SaveUploadResult "+name)
 		return u
 	}
 	t0 := e.clock.Now()

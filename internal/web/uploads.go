@@ -215,15 +215,19 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 		return nil, err
 	}
 	defer rc.Close()
-	var errs []roster.RowError
+	spill, err := newErrorSpill()
+	if err != nil {
+		return nil, err
+	}
+	defer spill.close()
 	sample := &previewSample{BaseVersion: org.LearnersVersion}
 	var mu sync.Mutex // the pipeline may call back from several goroutines
 	rep, err := importer.Run(ctx, importer.Input{Name: u.FileName, R: rc}, importer.Env{
 		Org: org, Lookup: s.store.Lookup(orgID), Limits: s.cfg.Limits,
 		OnError: func(e roster.RowError, warning bool) {
-			if !warning {
+			if !warning { // warnings are in the report; only errors are kept in full
 				mu.Lock()
-				errs = append(errs, e)
+				spill.add(e)
 				mu.Unlock()
 			}
 		},
@@ -246,6 +250,9 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 	if err != nil {
 		return nil, err
 	}
+	if err := spill.finish(); err != nil {
+		return nil, err
+	}
 	s.metrics.validateDur.Observe(time.Since(start).Seconds())
 	s.metrics.rows.WithLabelValues("validate").Add(float64(rep.Rows))
 	s.metrics.countImportErrors(rep)
@@ -256,14 +263,6 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 		}
 		s.metrics.uploads.WithLabelValues(outcome).Inc()
 	}
-	slices.SortFunc(errs, func(a, b roster.RowError) int {
-		if a.Less(b) {
-			return -1
-		} else if b.Less(a) {
-			return 1
-		}
-		return 0
-	})
 	slices.SortFunc(sample.New, func(a, b roster.LearnerChange) int { return a.Row - b.Row })
 	slices.SortFunc(sample.Updated, func(a, b roster.LearnerChange) int { return a.Row - b.Row })
 	rep.ID = u.ID
@@ -271,7 +270,13 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SaveUploadResult(ctx, orgID, u.ID, b, org.LearnersVersion, errs); err != nil {
+	// The store sorts the errors as it saves them, pulling them from the spill file.
+	saveCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := s.store.SaveUploadResult(saveCtx, orgID, u.ID, b, org.LearnersVersion, spill.all(cancel)); err != nil {
+		if cause := context.Cause(saveCtx); cause != nil && ctx.Err() == nil {
+			return nil, cause // the spill file failed, not the store
+		}
 		return nil, err
 	}
 	u.Report, u.BaseVersion = b, org.LearnersVersion
