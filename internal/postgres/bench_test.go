@@ -189,7 +189,7 @@ func BenchmarkCopyBaseline(b *testing.B) {
 			l := benchLearner(i)
 			w.WriteString(strings.Join([]string{ids[i], "org_bench", l.Email, l.FirstName, l.LastName, l.EmployeeID,
 				l.JobTitle, l.Department, l.Location, l.ManagerEmail, `""`, strconv.FormatBool(l.Active), now, now,
-				"bat_bench", "bat_bench", searchKey(&l)}, ","))
+				"bat_bench", "bat_bench", roster.SearchKey(&l)}, ","))
 			w.WriteString("\n")
 		}
 		if err := w.Flush(); err != nil {

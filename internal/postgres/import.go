@@ -129,7 +129,7 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 				l := fresh[i]
 				return []any{ids[i], t.orgID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
 					l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active,
-					t.now, t.now, t.batchID, t.batchID, searchKey(l)}, nil
+					t.now, t.now, t.batchID, t.batchID, roster.SearchKey(l)}, nil
 			}))
 		if err != nil {
 			return dbErr(err, "learner")
@@ -157,7 +157,7 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 	for i, l := range ls {
 		ids[i], emails[i], firsts[i], lasts[i], empIDs[i] = l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID)
 		titles[i], depts[i], locs[i], managers[i], zones[i] = l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone
-		active[i], searches[i] = l.Active, searchKey(l)
+		active[i], searches[i] = l.Active, roster.SearchKey(l)
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE learners l SET
 			email = s.email, first_name = s.first_name, last_name = s.last_name,

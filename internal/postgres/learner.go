@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/keyset"
 )
 
 // selectLearner is what every read of learners selects, in the order of scanLearner.
@@ -38,13 +37,6 @@ func status(active bool) string {
 		return roster.StatusActive
 	}
 	return roster.StatusInactive
-}
-
-// searchKey is what a search matches: the lower-cased names and email, separated by a
-// control character that no name, email or query can hold, so a match never spans two
-// fields. Lower-cased in Go, exactly as the SQLite store does.
-func searchKey(l *roster.Learner) string {
-	return strings.ToLower(l.FirstName + "\x1f" + l.LastName + "\x1f" + l.Email)
 }
 
 // querier is what reads need: the pool outside an import, the transaction inside.
@@ -168,34 +160,6 @@ var sortKeys = map[string][]string{
 	"location":   {"location", "last_name", "first_name"},
 }
 
-// cursor is the position after the last row of a page: its sort key and seq. It records
-// the sort it belongs to so that a cursor used with another sort is refused instead of
-// skipping rows.
-type cursor struct {
-	Sort string   `json:"s"`
-	Desc bool     `json:"d,omitempty"`
-	Keys []string `json:"k"`
-	Seq  int64    `json:"q"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, sort string, desc bool) (*cursor, error) {
-	bad := roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.Desc != desc || len(c.Keys) != len(sortKeys[sort]) {
-		return nil, bad
-	}
-	return &c, nil
-}
-
 // sortValues returns l's values for the sort's columns, as strings for the cursor.
 func sortValues(sort string, l *roster.Learner) []string {
 	switch sort {
@@ -266,7 +230,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		dir, cmp = " DESC", "<"
 	}
 	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor, f.Sort, f.Desc)
+		c, err := keyset.Decode(f.Cursor, f.Sort, f.Desc, len(sortKeys[f.Sort]))
 		if err != nil {
 			return nil, err
 		}
@@ -319,7 +283,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	}
 	if more {
 		last := &page.Learners[len(page.Learners)-1]
-		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
+		page.NextCursor = keyset.Encode(keyset.Cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
 	}
 	return page, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +14,7 @@ func (db *DB) CreateOrganization(ctx context.Context, org *roster.Organization) 
 	if org == nil || strings.TrimSpace(org.Slug) == "" || strings.TrimSpace(org.Name) == "" {
 		return roster.Errorf(roster.EINVALID, "an organization needs a slug and a name")
 	}
-	domains, err := cleanDomains(org.Domains)
+	domains, err := roster.CleanDomains(org.Domains)
 	if err != nil {
 		return err
 	}
@@ -42,21 +41,6 @@ func insertDomains(ctx context.Context, tx pgx.Tx, orgID string, domains []strin
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO org_domains (domain, org_id) SELECT unnest($1::text[]), $2`, domains, orgID)
 	return dbErr(err, "organization domain")
-}
-
-// cleanDomains lower-cases, trims and de-duplicates domains, rejecting blank ones and ones
-// written as an address (the same rule as the SQLite store).
-func cleanDomains(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, d := range in {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d == "" || strings.ContainsAny(d, "@ \t") {
-			return nil, roster.Errorf(roster.EINVALID, "%q is not an email domain", d)
-		}
-		out = append(out, d)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }
 
 const orgColumns = `o.id, o.slug, o.name, o.hris_provider, o.learners_version, o.created_at,
@@ -109,7 +93,7 @@ func (db *DB) SetDomains(ctx context.Context, orgID string, domains []string) er
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
-	domains, err := cleanDomains(domains)
+	domains, err := roster.CleanDomains(domains)
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -26,6 +23,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/ids"
 )
 
 //go:embed migrations/*.sql
@@ -169,29 +167,10 @@ func (db *DB) Close() error {
 // that a value read back equals the value written.
 func (db *DB) clock() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
 
-// idEncoding is Crockford's base32 alphabet in lower case: its order matches byte order.
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+// newIDs and newID make the store's identifiers (internal/ids says how).
+func newIDs(prefix string, n int) []string { return ids.New(prefix, n) }
 
-// newIDs returns n IDs like "lrn_01hx..." (prefix + 26 characters), made like the SQLite
-// store's. The first 48 bits are the time in milliseconds, so rows inserted together land
-// next to each other in the primary key's B-tree (a million random keys would touch pages
-// all over it); the other 80 bits come from crypto/rand, so an ID cannot be guessed from
-// another.
-func newIDs(prefix string, n int) []string {
-	ms := uint64(time.Now().UnixMilli())
-	rnd := make([]byte, 10*n)
-	rand.Read(rnd)
-	ids := make([]string, n)
-	var b [16]byte
-	for i := range ids {
-		binary.BigEndian.PutUint64(b[:8], ms<<16)
-		copy(b[6:], rnd[i*10:(i+1)*10])
-		ids[i] = prefix + idEncoding.EncodeToString(b[:])
-	}
-	return ids
-}
-
-func newID(prefix string) string { return newIDs(prefix, 1)[0] }
+func newID(prefix string) string { return ids.New(prefix, 1)[0] }
 
 func needOrg(orgID string) error {
 	if orgID == "" {

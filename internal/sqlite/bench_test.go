@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/keyset"
 )
 
 // newLearners returns n changes for new learners numbered from start, in a realistic mix
@@ -137,7 +138,7 @@ func BenchmarkLearners(b *testing.B) {
 			f := roster.LearnerFilter{Sort: sort, Limit: 50}
 			name := sort + "/first"
 			if deep {
-				f.Cursor = encodeCursor(cursor{Sort: sort, Keys: sortValues(sort, &ls[0]), Seq: seq})
+				f.Cursor = keyset.Encode(keyset.Cursor{Sort: sort, Keys: sortValues(sort, &ls[0]), Seq: seq})
 				name = sort + "/middle"
 			}
 			b.Run(name, func(b *testing.B) {
@@ -162,7 +163,7 @@ func BenchmarkLearners(b *testing.B) {
 	for name, f := range map[string]roster.LearnerFilter{
 		"filter/department+location": {Department: "Legal", Location: "Paris"},
 		"filter/department":          {Department: "Engineering"},
-		"filter/department/deep":     {Department: "Engineering", Cursor: encodeCursor(cursor{Sort: "name", Keys: sortValues("name", &ls[0]), Seq: seq})},
+		"filter/department/deep":     {Department: "Engineering", Cursor: keyset.Encode(keyset.Cursor{Sort: "name", Keys: sortValues("name", &ls[0]), Seq: seq})},
 		"filter/status/email":        {Status: roster.StatusInactive, Sort: "email"},
 	} {
 		f.Limit = 50

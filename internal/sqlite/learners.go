@@ -43,13 +43,6 @@ func scanLearner(s scanner, orgID string, l *roster.Learner) (seq int64, err err
 	return seq, nil
 }
 
-// searchKey is what a search matches: the lower-cased names and email, separated by a
-// control character that no name, email or query can hold, so a match never spans two
-// fields.
-func searchKey(l *roster.Learner) string {
-	return strings.ToLower(l.FirstName + "\x1f" + l.LastName + "\x1f" + l.Email)
-}
-
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 // queryer is what lookups need: the read pool outside an import, the transaction inside.
@@ -413,7 +406,7 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			l.Status = status(l.Active)
 			args = append(args, l.ID, t.org, l.Email, l.FirstName, l.LastName, nullString(l.EmployeeID),
 				l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, now, now,
-				t.batchID, t.batchID, searchKey(l))
+				t.batchID, t.batchID, roster.SearchKey(l))
 		}
 		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
@@ -452,7 +445,7 @@ func (t *importTx) updateOne(ctx context.Context, l *roster.Learner) error {
 	}
 	res, err := t.update.ExecContext(ctx, l.Email, l.FirstName, l.LastName, nullString(l.EmployeeID),
 		l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, ts(t.now),
-		t.batchID, searchKey(l), seq, l.ID, t.org)
+		t.batchID, roster.SearchKey(l), seq, l.ID, t.org)
 	if err != nil {
 		return dbError(err, "learner")
 	}

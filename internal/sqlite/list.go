@@ -2,13 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/keyset"
 )
 
 // sortKeys are the columns of each sort, before the seq that breaks ties. Each has an index
@@ -20,34 +19,6 @@ var sortKeys = map[string][]string{
 	"created":    {}, // seq order is creation order
 	"department": {"department"},
 	"location":   {"location"},
-}
-
-// cursor is the position after the last row of a page: its sort key and seq. It records
-// the sort it belongs to so that a cursor used with another sort is refused instead of
-// skipping rows.
-type cursor struct {
-	Sort string   `json:"s"`
-	Desc bool     `json:"d,omitempty"`
-	Keys []string `json:"k"`
-	Seq  int64    `json:"q"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, sort string, desc bool) (*cursor, error) {
-	bad := roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.Desc != desc || len(c.Keys) != len(sortKeys[sort]) {
-		return nil, bad
-	}
-	return &c, nil
 }
 
 // sortValues returns l's values for the sort's columns, as strings for the cursor.
@@ -154,7 +125,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 			return nil, err
 		}
 	} else {
-		c, err := decodeCursor(f.Cursor, f.Sort, f.Desc)
+		c, err := keyset.Decode(f.Cursor, f.Sort, f.Desc, len(sortKeys[f.Sort]))
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +158,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if len(page.Learners) > f.Limit {
 		page.Learners = page.Learners[:f.Limit]
 		last := &page.Learners[f.Limit-1]
-		page.NextCursor = encodeCursor(cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: seqs[f.Limit-1]})
+		page.NextCursor = keyset.Encode(keyset.Cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: seqs[f.Limit-1]})
 	}
 	return page, nil
 }

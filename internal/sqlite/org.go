@@ -3,33 +3,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster"
 )
-
-// cleanDomains lower-cases, trims and de-duplicates domains, rejecting blank ones and ones
-// written as an address.
-func cleanDomains(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, d := range in {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d == "" || strings.ContainsAny(d, "@ \t") {
-			return nil, roster.Errorf(roster.EINVALID, "%q is not an email domain", d)
-		}
-		out = append(out, d)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
 
 // CreateOrganization stores org and fills in its ID and CreatedAt.
 func (db *DB) CreateOrganization(ctx context.Context, org *roster.Organization) error {
 	if org == nil || strings.TrimSpace(org.Slug) == "" || strings.TrimSpace(org.Name) == "" {
 		return roster.Errorf(roster.EINVALID, "an organization needs a slug and a name")
 	}
-	domains, err := cleanDomains(org.Domains)
+	domains, err := roster.CleanDomains(org.Domains)
 	if err != nil {
 		return err
 	}
@@ -72,7 +56,7 @@ func (db *DB) SetDomains(ctx context.Context, orgID string, domains []string) er
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
-	domains, err := cleanDomains(domains)
+	domains, err := roster.CleanDomains(domains)
 	if err != nil {
 		return err
 	}

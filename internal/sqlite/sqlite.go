@@ -10,10 +10,8 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/ids"
 )
 
 //go:embed migrations/*.sql
@@ -152,44 +151,17 @@ func fromNullTS(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// idEncoding is Crockford's base32 alphabet in lower case: its order matches byte order.
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+// newIDs and newID make the store's identifiers (internal/ids says how).
+func newIDs(prefix string, n int) []string { return ids.New(prefix, n) }
 
-// newIDs returns n IDs like "lrn_01hx…" (prefix + 26 characters). The first 48 bits are the
-// time in milliseconds, so rows inserted together land next to each other in the ID index
-// (inserting a million random keys would scatter writes over the whole B-tree); the other
-// 80 bits come from crypto/rand, so an ID cannot be guessed from another.
-func newIDs(prefix string, n int) []string {
-	ms := uint64(time.Now().UnixMilli())
-	rnd := make([]byte, 10*n)
-	rand.Read(rnd)
-	ids := make([]string, n)
-	var b [16]byte
-	for i := range ids {
-		binary.BigEndian.PutUint64(b[:8], ms<<16)
-		copy(b[6:], rnd[i*10:(i+1)*10])
-		ids[i] = prefix + idEncoding.EncodeToString(b[:])
-	}
-	return ids
-}
-
-func newID(prefix string) string { return newIDs(prefix, 1)[0] }
+func newID(prefix string) string { return ids.New(prefix, 1)[0] }
 
 // newLearnerIDs returns n learner IDs for the seqs from first on: "lrn_" and 26 characters
 // encoding 48 bits of seq and 80 bits from crypto/rand. The seq lets a lookup by ID use
 // the primary key instead of an index of its own (one B-tree less for every learner an
 // import writes); the random part, checked against the stored ID, makes it unguessable.
 func newLearnerIDs(first int64, n int) []string {
-	rnd := make([]byte, 10*n)
-	rand.Read(rnd)
-	ids := make([]string, n)
-	var b [16]byte
-	for i := range ids {
-		binary.BigEndian.PutUint64(b[:8], uint64(first+int64(i))<<16)
-		copy(b[6:], rnd[i*10:(i+1)*10])
-		ids[i] = "lrn_" + idEncoding.EncodeToString(b[:])
-	}
-	return ids
+	return ids.WithCounter("lrn_", uint64(first), 1, n)
 }
 
 // learnerSeq returns the seq a learner ID embeds, or false for something that is not one.
@@ -198,7 +170,7 @@ func learnerSeq(id string) (int64, bool) {
 	if !ok || len(s) != 26 {
 		return 0, false
 	}
-	b, err := idEncoding.DecodeString(s)
+	b, err := ids.Encoding.DecodeString(s)
 	if err != nil || len(b) != 16 {
 		return 0, false
 	}
