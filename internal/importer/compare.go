@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/roster-dev/roster"
@@ -40,6 +41,46 @@ type comparer struct {
 
 	pending []record               // rows whose stored learner must be read back
 	out     []roster.LearnerChange // changes not yet written
+
+	// Writing runs on a goroutine of its own (see startWriter), so that the store works on
+	// one batch while the next is prepared. txMu keeps the transaction to one call at a time.
+	txMu     sync.Mutex
+	writes   chan []roster.LearnerChange
+	writeErr chan error
+	cancel   context.CancelFunc
+}
+
+// startWriter starts the goroutine that hands batches of changes to the transaction. On
+// PostgreSQL the server indexes one batch while this process prepares the next; on SQLite
+// the engine writes on one core while the file is read and checked on the other.
+func (c *comparer) startWriter(ctx context.Context) {
+	c.writes = make(chan []roster.LearnerChange, 1)
+	c.writeErr = make(chan error, 1)
+	go func() {
+		var err error
+		for batch := range c.writes {
+			if err != nil || c.anyError.Load() {
+				continue // a failed or invalid import is rolled back: drain, write nothing
+			}
+			c.txMu.Lock()
+			err = c.env.Tx.Write(ctx, batch)
+			c.txMu.Unlock()
+			if err != nil {
+				c.cancel()
+			}
+		}
+		c.writeErr <- err
+	}()
+}
+
+// locked runs a store call, holding the transaction when there is one.
+func (c *comparer) locked(fn func() error) error {
+	if c.env.Tx == nil {
+		return fn()
+	}
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	return fn()
 }
 
 func (c *comparer) setKind(row int, k uint8) {
@@ -167,17 +208,25 @@ func (c *comparer) compare(ctx context.Context, chunk []record) error {
 		}
 	}
 	if len(c.out) >= writeBatch {
-		return c.write(ctx)
+		c.write()
 	}
 	return nil
 }
 
-// flush settles what is pending at the end of the file.
+// flush settles what is pending at the end of the file and waits for the writer.
 func (c *comparer) flush(ctx context.Context) error {
-	if err := c.resolve(ctx); err != nil {
-		return err
+	err := c.resolve(ctx)
+	if err == nil {
+		c.write()
 	}
-	return c.write(ctx)
+	if c.writes != nil {
+		close(c.writes)
+		if werr := <-c.writeErr; err == nil {
+			err = werr
+		}
+		c.writes = nil
+	}
+	return err
 }
 
 // resolve reads back the stored learners of the pending rows and compares them field by
@@ -190,7 +239,8 @@ func (c *comparer) resolve(ctx context.Context) error {
 	for i := range c.pending {
 		emails[i] = c.pending[i].f[cEmail]
 	}
-	ls, err := c.lookup.LearnersByEmail(ctx, emails)
+	var ls []roster.Learner
+	err := c.locked(func() (err error) { ls, err = c.lookup.LearnersByEmail(ctx, emails); return })
 	if err != nil {
 		return err
 	}
@@ -230,19 +280,19 @@ func (c *comparer) emit(ch roster.LearnerChange) {
 	}
 }
 
-// write hands the buffered changes to the transaction, unless the file already has errors
+// write hands the buffered changes to the writer, unless the file already has errors
 // (then everything is rolled back anyway).
-func (c *comparer) write(ctx context.Context) error {
-	if len(c.out) == 0 {
-		return nil
+func (c *comparer) write() {
+	if len(c.out) == 0 || c.writes == nil {
+		return
 	}
-	var err error
 	if !c.anyError.Load() {
-		err = c.env.Tx.Write(ctx, c.out)
+		c.writes <- c.out
+		c.out = make([]roster.LearnerChange, 0, writeBatch)
+		return
 	}
 	clear(c.out)
 	c.out = c.out[:0]
-	return err
 }
 
 // reportConflicts confirms, by the exact employee id, that another learner holds it, and
@@ -253,7 +303,8 @@ func (c *comparer) reportConflicts(ctx context.Context, chunk []record, conflict
 	for _, i := range conflicts {
 		ids = append(ids, chunk[i].f[cEmpID])
 	}
-	holders, err := c.lookup.LearnersByEmployeeID(ctx, ids)
+	var holders []roster.Learner
+	err := c.locked(func() (err error) { holders, err = c.lookup.LearnersByEmployeeID(ctx, ids); return })
 	if err != nil {
 		return err
 	}

@@ -187,7 +187,7 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 	defer cancel()
 	var anyError atomic.Bool
 	h := newHasher()
-	cmp := &comparer{env: env, lookup: lookup, h: h, errs: newCollector(errs.sink), anyError: &anyError}
+	cmp := &comparer{env: env, lookup: lookup, h: h, errs: newCollector(errs.sink), anyError: &anyError, cancel: cancel}
 	for ci := range cmp.present {
 		cmp.present[ci] = hdr.index[ci] >= 0
 	}
@@ -200,6 +200,8 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		err := cmp.load(ctx)
 		if err != nil {
 			cancel()
+		} else if env.Tx != nil {
+			cmp.startWriter(ctx)
 		}
 		for c := range chunks {
 			if err == nil {
@@ -215,6 +217,11 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		if err == nil && ctx.Err() == nil {
 			if err = cmp.flush(ctx); err != nil {
 				cancel()
+			}
+		} else if cmp.writes != nil {
+			close(cmp.writes)
+			if werr := <-cmp.writeErr; err == nil {
+				err = werr // the store failed: say why, not just "cancelled"
 			}
 		}
 		cmpDone <- err
