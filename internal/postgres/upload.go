@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -229,14 +230,20 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 	if _, err := db.Upload(ctx, orgID, id); err != nil {
 		return nil, err
 	}
-	var lim *int // NULL: no limit
+	if offset > math.MaxInt32 { // seq is an integer: nothing lies beyond
+		return []roster.RowError{}, nil
+	}
+	last := int64(math.MaxInt32) // no limit
 	if limit > 0 {
-		lim = &limit
+		last = min(int64(offset)+int64(limit)-1, last)
 	}
 	// seq is the sorted position, contiguous from 0, so the page is a range of the primary
-	// key, not an OFFSET that would walk every error before it.
+	// key, not an OFFSET that would walk every error before it. The range is closed on both
+	// sides: right after a big save the table has no statistics yet, and with an open range
+	// the planner chose a bitmap scan of every error from offset on plus a sort (0.3 s a
+	// page at 2,000,000 errors, two minutes for the whole CSV) instead of the page's range.
 	rows, err := db.pool.Query(ctx, `SELECT row, "column", code, value, message FROM upload_errors
-		WHERE upload_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`, id, offset, lim)
+		WHERE upload_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, id, offset, last)
 	if err != nil {
 		return nil, dbErr(err, "upload errors")
 	}
