@@ -108,7 +108,7 @@ func printReport(w io.Writer, rep *roster.ImportReport, dryRun bool) {
 		desc = "XLSX"
 	}
 	if desc != "" {
-		fmt.Fprintf(w, "%s: %s rows read (%s)\n", f.Name, thousands(rep.Rows), desc)
+		fmt.Fprintf(w, "%s: %s read (%s)\n", f.Name, plural(rep.Rows, "row"), desc)
 	} else {
 		fmt.Fprintf(w, "%s\n", f.Name)
 	}
