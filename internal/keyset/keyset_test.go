@@ -1,0 +1,38 @@
+package keyset
+
+import (
+	"testing"
+
+	"github.com/roster-dev/roster"
+)
+
+func TestRoundTrip(t *testing.T) {
+	c := Cursor{Sort: "name", Desc: true, Keys: []string{"García", "José"}, Seq: 42}
+	s := Encode(c)
+	got, err := Decode(s, "name", true, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seq != 42 || got.Keys[0] != "García" || got.Keys[1] != "José" {
+		t.Fatalf("decoded %+v", got)
+	}
+}
+
+func TestRefusesOtherCursors(t *testing.T) {
+	s := Encode(Cursor{Sort: "name", Keys: []string{"a", "b"}, Seq: 1})
+	for name, tc := range map[string]struct {
+		s, sort string
+		desc    bool
+		n       int
+	}{
+		"other sort":      {s, "email", false, 2},
+		"other direction": {s, "name", true, 2},
+		"other key count": {s, "name", false, 1},
+		"not base64":      {"%%%", "name", false, 2},
+		"not json":        {"bm90IGpzb24", "name", false, 2},
+	} {
+		if _, err := Decode(tc.s, tc.sort, tc.desc, tc.n); roster.ErrorCode(err) != roster.EINVALID {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+		}
+	}
+}
