@@ -194,3 +194,30 @@ type LearnerStore interface {
 	ImportBatches(ctx context.Context, orgID string, limit int) ([]ImportBatch, error)
 	ImportBatch(ctx context.Context, orgID, id string) (*ImportBatch, error)
 }
+
+// Sorts are the orders a page of learners can come in.
+var Sorts = []string{"name", "email", "created", "department", "location"}
+
+// Normalize fills in a filter's defaults (sorted by name, 50 a page, at most 1,000) and
+// refuses an unknown sort or a negative limit, so that every store reads the same filter.
+func (f *LearnerFilter) Normalize() error {
+	if f.Sort == "" {
+		f.Sort = "name"
+	}
+	known := false
+	for _, s := range Sorts {
+		known = known || s == f.Sort
+	}
+	if !known {
+		return Errorf(EINVALID, "unknown sort %q: use name, email, created, department or location", f.Sort)
+	}
+	switch {
+	case f.Limit < 0:
+		return Errorf(EINVALID, "limit must be between 1 and 1000")
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit > 1000:
+		f.Limit = 1000
+	}
+	return nil
+}

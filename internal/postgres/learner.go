@@ -183,21 +183,10 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if err := needOrg(orgID); err != nil {
 		return nil, err
 	}
-	if f.Sort == "" {
-		f.Sort = "name"
+	if err := f.Normalize(); err != nil {
+		return nil, err
 	}
-	keys, ok := sortKeys[f.Sort]
-	if !ok {
-		return nil, roster.Errorf(roster.EINVALID, "unknown sort %q: use name, email, created, department or location", f.Sort)
-	}
-	switch {
-	case f.Limit < 0:
-		return nil, roster.Errorf(roster.EINVALID, "limit must be between 1 and 1000")
-	case f.Limit == 0:
-		f.Limit = 50
-	case f.Limit > 1000:
-		f.Limit = 1000
-	}
+	keys := sortKeys[f.Sort]
 
 	args := []any{orgID}
 	arg := func(v any) string {
