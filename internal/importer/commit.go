@@ -11,6 +11,9 @@ import (
 var errInvalidFile = errors.New("the file has errors")
 
 func commit(ctx context.Context, store roster.LearnerStore, in Input, env Env, expectVersion int64, createdBy string) (*roster.ImportReport, error) {
+	if env.Org == nil {
+		return nil, roster.Errorf(roster.EINVALID, "no organization")
+	}
 	var rep *roster.ImportReport
 	batch, err := store.Import(ctx, env.Org.ID, expectVersion, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
 		e := env
