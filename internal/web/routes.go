@@ -64,6 +64,7 @@ func (s *Server) routes() {
 	m.Handle("GET /uploads/{id}", s.signedIn(s.uploadPage))
 	m.Handle("GET /uploads/{id}/status", s.signedIn(s.uploadStatus))
 	m.Handle("GET /uploads/{id}/errors.csv", s.signedIn(s.uploadErrorsCSV))
+	m.Handle("GET /uploads/{id}/rows-with-errors.csv", s.signedIn(s.uploadErrorRowsCSV))
 	m.Handle("POST /uploads/{id}/commit", s.signedIn(s.uploadCommit))
 	m.Handle("GET /imports", s.signedIn(s.importsPage))
 	m.Handle("GET /imports/{id}", s.signedIn(s.importPage))

@@ -37,7 +37,7 @@ func TestWizardErrorsThenFixThenCommit(t *testing.T) {
 	loc := r.Header.Get("Location")
 	r = b.get(loc)
 	for _, want := range []string{"Resolve errors", "Missing required value", "Invalid email", "Invalid name", "Email domain not in your organization",
-		"grace@acme", "Download errors (CSV)", "Upload corrected file", "=HYPERLINK(1)"} {
+		"grace@acme", "Download errors (CSV)", "Rows to fix (CSV)", "Upload corrected file", "=HYPERLINK(1)"} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("resolve-errors view lacks %q", want)
 		}
@@ -48,6 +48,15 @@ func TestWizardErrorsThenFixThenCommit(t *testing.T) {
 	csv := b.get(loc + "/errors.csv")
 	if csv.StatusCode != 200 || !strings.Contains(csv.Header.Get("Content-Disposition"), "people-errors.csv") || !strings.Contains(csv.Body, "missing_required") {
 		t.Fatalf("error CSV: %d %q\n%s", csv.StatusCode, csv.Header.Get("Content-Disposition"), csv.Body)
+	}
+	// The rows to fix, as the file had them, with what is wrong, safe for a spreadsheet.
+	rows := b.get(loc + "/rows-with-errors.csv")
+	wantRows := "first_name,last_name,employee_email,source_row,errors\r\n" +
+		"Grace,,grace@acme,3,"
+	if rows.StatusCode != 200 || !strings.Contains(rows.Header.Get("Content-Disposition"), "people-rows-with-errors.csv") ||
+		!strings.HasPrefix(rows.Body, wantRows) || !strings.Contains(rows.Body, "'=HYPERLINK(1),Smith,eve@other.com,4,") ||
+		strings.Contains(rows.Body, "Ada") || strings.Count(rows.Body, "\r\n") != 3 {
+		t.Fatalf("rows with errors: %d %q\n%s", rows.StatusCode, rows.Header.Get("Content-Disposition"), rows.Body)
 	}
 	// Committing it anyway writes nothing and lands back on the errors.
 	tok := b.csrf("/uploads/new")
