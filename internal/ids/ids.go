@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -34,4 +35,34 @@ func WithCounter(prefix string, first, step uint64, n int) []string {
 		out[i] = prefix + Encoding.EncodeToString(b[:])
 	}
 	return out
+}
+
+// ForCounters returns one ID for each counter, as WithCounter makes them: for counters
+// that a database hands out (a sequence) rather than a contiguous run.
+func ForCounters(prefix string, counters []int64) []string {
+	rnd := make([]byte, 10*len(counters))
+	rand.Read(rnd)
+	out := make([]string, len(counters))
+	var b [16]byte
+	for i, c := range counters {
+		binary.BigEndian.PutUint64(b[:8], uint64(c)<<16)
+		copy(b[6:], rnd[i*10:(i+1)*10])
+		out[i] = prefix + Encoding.EncodeToString(b[:])
+	}
+	return out
+}
+
+// Counter returns the counter an ID made by WithCounter or ForCounters embeds, or false
+// for a string that is not such an ID. It says nothing of whether the ID exists: a store
+// looks the counter up and compares the whole ID.
+func Counter(prefix, id string) (int64, bool) {
+	s, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(s) != 26 {
+		return 0, false
+	}
+	b, err := Encoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[:8]) >> 16), true
 }

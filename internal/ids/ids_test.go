@@ -37,3 +37,17 @@ func TestWithCounterIsOrdered(t *testing.T) {
 		t.Fatalf("counter = %d, want 43", got)
 	}
 }
+
+func TestForCountersAndCounter(t *testing.T) {
+	got := ForCounters("lrn_", []int64{7, 1 << 40, 12})
+	for i, want := range []int64{7, 1 << 40, 12} {
+		if c, ok := Counter("lrn_", got[i]); !ok || c != want {
+			t.Fatalf("Counter(%q) = %d, %v; want %d", got[i], c, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "lrn_", "upl_" + got[0][4:], "lrn_!!!!!!!!!!!!!!!!!!!!!!!!!!", got[0] + "x"} {
+		if _, ok := Counter("lrn_", bad); ok {
+			t.Errorf("Counter accepted %q", bad)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/ids"
 )
 
 // Import runs fn in one transaction on the organization's learners; see roster.LearnerStore.
@@ -61,8 +62,13 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 		// Best effort, after the commit: a big import leaves the planner's statistics far
 		// behind (autovacuum comes later), and with them it picked a scan of the whole
 		// organization for the next import's lookups. ANALYZE samples a fixed number of
-		// rows, so it takes well under a second at a million.
-		db.pool.Exec(context.WithoutCancel(ctx), `ANALYZE learners`)
+		// rows, so it takes well under a second at a million; it runs in the background so
+		// that the caller does not wait for it (Close does).
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.pool.Exec(context.WithoutCancel(ctx), `ANALYZE learners`)
+		}()
 	}
 	*batch = b
 	return batch, nil
@@ -93,8 +99,9 @@ type importTx struct {
 func (t *importTx) BatchID() string { return t.batchID }
 func (t *importTx) Now() time.Time  { return t.now }
 
-// learnerCopyColumns are the columns COPY fills for a new learner (seq is the identity).
-var learnerCopyColumns = []string{"id", "org_id", "email", "first_name", "last_name", "employee_id",
+// learnerCopyColumns are the columns COPY fills for a new learner. seq comes from the
+// learners' sequence before the COPY, because the ID embeds it (see newLearnerSeqs).
+var learnerCopyColumns = []string{"seq", "id", "org_id", "email", "first_name", "last_name", "employee_id",
 	"job_title", "department", "location", "manager_email", "timezone", "active",
 	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "search"}
 
@@ -123,11 +130,15 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		return err
 	}
 	if len(fresh) > 0 {
-		ids := newIDs("lrn_", len(fresh))
-		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"learners"}, learnerCopyColumns,
+		seqs, err := t.newLearnerSeqs(ctx, len(fresh))
+		if err != nil {
+			return err
+		}
+		ids := ids.ForCounters("lrn_", seqs)
+		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"learners"}, learnerCopyColumns,
 			pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) {
 				l := fresh[i]
-				return []any{ids[i], t.orgID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
+				return []any{seqs[i], ids[i], t.orgID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
 					l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active,
 					t.now, t.now, t.batchID, t.batchID, roster.SearchKey(l)}, nil
 			}))
@@ -150,11 +161,17 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 		return nil
 	}
 	n := len(ls)
+	seqs := make([]int64, n)
 	ids, emails, firsts, lasts := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	empIDs := make([]*string, n)
 	titles, depts, locs, managers, zones, searches := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	active := make([]bool, n)
 	for i, l := range ls {
+		seq, ok := idsCounter(l.ID)
+		if !ok {
+			return roster.Errorf(roster.ENOTFOUND, "no learner %q", l.ID)
+		}
+		seqs[i] = seq
 		ids[i], emails[i], firsts[i], lasts[i], empIDs[i] = l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID)
 		titles[i], depts[i], locs[i], managers[i], zones[i] = l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone
 		active[i], searches[i] = l.Active, roster.SearchKey(l)
@@ -165,11 +182,11 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 			location = s.location, manager_email = s.manager_email, timezone = s.timezone,
 			active = s.active, updated_at = $2, updated_batch_id = $3, search = s.search
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-			$11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[])
+			$11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[], $16::bigint[])
 			AS s(id, email, first_name, last_name, employee_id, job_title, department, location,
-				manager_email, timezone, active, search)
-		WHERE l.org_id = $1 AND l.id = s.id`,
-		t.orgID, t.now, t.batchID, ids, emails, firsts, lasts, empIDs, titles, depts, locs, managers, zones, active, searches)
+				manager_email, timezone, active, search, seq)
+		WHERE l.seq = s.seq AND l.id = s.id AND l.org_id = $1`,
+		t.orgID, t.now, t.batchID, ids, emails, firsts, lasts, empIDs, titles, depts, locs, managers, zones, active, searches, seqs)
 	if err != nil {
 		return dbErr(err, "learner")
 	}
@@ -183,3 +200,20 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 	}
 	return nil
 }
+
+// newLearnerSeqs takes n values from the learners' sequence in one round trip: the IDs of
+// new learners embed their seq, so that a lookup by ID is a lookup of the primary key.
+func (t *importTx) newLearnerSeqs(ctx context.Context, n int) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('learners', 'seq')) FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, dbErr(err, "learner ids")
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, dbErr(err, "learner ids")
+	}
+	return seqs, nil
+}
+
+// idsCounter is the seq a learner ID embeds.
+func idsCounter(id string) (int64, bool) { return ids.Counter("lrn_", id) }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
@@ -119,8 +118,12 @@ func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, e
 	if err := needOrg(orgID); err != nil {
 		return nil, err
 	}
+	seq, ok := idsCounter(id)
+	if !ok {
+		return nil, roster.Errorf(roster.ENOTFOUND, "learner not found")
+	}
 	var l roster.Learner
-	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE org_id = $1 AND id = $2`, orgID, id), &l); err != nil {
+	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE seq = $3 AND org_id = $1 AND id = $2`, orgID, id, seq), &l); err != nil {
 		return nil, dbErr(err, "learner")
 	}
 	return &l, nil
@@ -155,7 +158,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Lea
 var sortKeys = map[string][]string{
 	"name":       {"last_name", "first_name"},
 	"email":      {"email"},
-	"created":    {"created_at"},
+	"created":    {}, // seq order: learners_org_seq
 	"department": {"department", "last_name", "first_name"},
 	"location":   {"location", "last_name", "first_name"},
 }
@@ -166,7 +169,7 @@ func sortValues(sort string, l *roster.Learner) []string {
 	case "email":
 		return []string{l.Email}
 	case "created":
-		return []string{strconv.FormatInt(l.CreatedAt.UnixNano(), 10)}
+		return []string{}
 	case "department":
 		return []string{l.Department, l.LastName, l.FirstName}
 	case "location":
@@ -224,20 +227,13 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 			return nil, err
 		}
 		marks := make([]string, 0, len(keys)+1)
-		for i, k := range c.Keys {
-			if keys[i] == "created_at" {
-				n, err := strconv.ParseInt(k, 10, 64)
-				if err != nil {
-					return nil, roster.Errorf(roster.EINVALID, "invalid cursor: start again from the first page")
-				}
-				marks = append(marks, arg(time.Unix(0, n).UTC()))
-			} else {
-				marks = append(marks, arg(k))
-			}
+		for _, k := range c.Keys {
+			marks = append(marks, arg(k))
 		}
 		marks = append(marks, arg(c.Seq))
 		// A row comparison: PostgreSQL reads it as the start of a range of the sort's index.
-		where = append(where, "("+strings.Join(keys, ", ")+", seq) "+cmp+" ("+strings.Join(marks, ", ")+")")
+		cols := append(keys[:len(keys):len(keys)], "seq")
+		where = append(where, "("+strings.Join(cols, ", ")+") "+cmp+" ("+strings.Join(marks, ", ")+")")
 	}
 	order := make([]string, 0, len(keys)+1)
 	for _, k := range append(keys[:len(keys):len(keys)], "seq") {

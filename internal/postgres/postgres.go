@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,7 @@ type Options struct {
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	bg   sync.WaitGroup // background statements (ANALYZE after a big import)
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -159,6 +161,7 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.bg.Wait()
 	db.pool.Close()
 	return nil
 }

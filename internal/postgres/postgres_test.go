@@ -70,11 +70,11 @@ func TestOpenMigratesOnceAndConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v != 1 {
-		t.Fatalf("schema version %d, want 1", v)
+	if v != 2 {
+		t.Fatalf("schema version %d, want 2", v)
 	}
 	var applied int
-	if err := dbs[0].pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id = 1`).Scan(&applied); err != nil {
+	if err := dbs[0].pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id = 2`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
 	if applied != 1 {
