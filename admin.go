@@ -101,3 +101,15 @@ type UploadStore interface {
 	// before t, with their files and errors; it returns how many it removed.
 	DeleteUploadsBefore(ctx context.Context, t time.Time) (int, error)
 }
+
+// NewStatus returns the status a new upload is stored with: u.Status, or
+// UploadValidated when blank; any other status is EINVALID.
+func (u *Upload) NewStatus() (string, error) {
+	switch u.Status {
+	case "":
+		return UploadValidated, nil
+	case UploadValidated, UploadCommitted:
+		return u.Status, nil
+	}
+	return "", Errorf(EINVALID, "unknown upload status %q", u.Status)
+}

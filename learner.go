@@ -199,7 +199,7 @@ type LearnerStore interface {
 var Sorts = []string{"name", "email", "created", "department", "location"}
 
 // Normalize fills in a filter's defaults (sorted by name, 50 a page, at most 1,000) and
-// refuses an unknown sort or a negative limit, so that every store reads the same filter.
+// refuses an unknown sort or status or a negative limit, so that every store reads the same filter.
 func (f *LearnerFilter) Normalize() error {
 	if f.Sort == "" {
 		f.Sort = "name"
@@ -210,6 +210,9 @@ func (f *LearnerFilter) Normalize() error {
 	}
 	if !known {
 		return Errorf(EINVALID, "unknown sort %q: use name, email, created, department or location", f.Sort)
+	}
+	if f.Status != "" && f.Status != StatusActive && f.Status != StatusInactive {
+		return Errorf(EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
 	switch {
 	case f.Limit < 0:

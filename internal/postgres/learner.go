@@ -207,14 +207,11 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if f.Location != "" {
 		where = append(where, "location = "+arg(f.Location))
 	}
-	switch f.Status {
-	case "":
+	switch f.Status { // Normalize refused any other
 	case roster.StatusActive:
 		where = append(where, "active")
 	case roster.StatusInactive:
 		where = append(where, "NOT active")
-	default:
-		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
 
 	dir, cmp := " ASC", ">"

@@ -48,15 +48,12 @@ func (db *DB) CreateUpload(ctx context.Context, u *roster.Upload, r io.Reader) e
 	if err := needOrg(u.OrgID); err != nil {
 		return err
 	}
-	status := u.Status
-	if status == "" {
-		status = roster.UploadValidated
-	}
-	if status != roster.UploadValidated && status != roster.UploadCommitted {
-		return roster.Errorf(roster.EINVALID, "unknown upload status %q", status)
+	status, err := u.NewStatus()
+	if err != nil {
+		return err
 	}
 	id, now := newID("upl_"), db.clock()
-	_, err := db.pool.Exec(ctx, `INSERT INTO uploads (`+uploadColumns+`) VALUES ($1, $2, $3, $4, 0, '', $5, $6, $7, $8, $9, $9)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO uploads (`+uploadColumns+`) VALUES ($1, $2, $3, $4, 0, '', $5, $6, $7, $8, $9, $9)`,
 		id, u.OrgID, u.CreatedBy, u.FileName, statusReceiving, u.Report, u.BaseVersion, u.BatchID, now)
 	if err != nil {
 		return dbErr(err, "upload")

@@ -63,14 +63,11 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		where = append(where, "location = ?")
 		args = append(args, f.Location)
 	}
-	switch f.Status {
-	case "":
+	switch f.Status { // Normalize refused any other
 	case roster.StatusActive:
 		where = append(where, "active = 1")
 	case roster.StatusInactive:
 		where = append(where, "active = 0")
-	default:
-		return nil, roster.Errorf(roster.EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
 
 	dir, cmp := " ASC", ">"

@@ -32,12 +32,9 @@ func (db *DB) CreateUpload(ctx context.Context, u *roster.Upload, r io.Reader) e
 	if err := needOrg(u.OrgID); err != nil {
 		return err
 	}
-	status := u.Status
-	if status == "" {
-		status = roster.UploadValidated
-	}
-	if status != roster.UploadValidated && status != roster.UploadCommitted {
-		return roster.Errorf(roster.EINVALID, "unknown upload status %q", status)
+	status, err := u.NewStatus()
+	if err != nil {
+		return err
 	}
 	id, now := newID("upl_"), db.clock()
 	if _, err := db.w.ExecContext(ctx, `INSERT INTO uploads (id, org_id, created_by, file_name, size, sha256, status,
