@@ -13,8 +13,14 @@ import (
 	"github.com/roster-dev/roster/internal/keyset"
 )
 
-// selectLearner is what every read of learners selects, in the order of scanLearner.
-const selectLearner = `SELECT seq, id, org_id, email, first_name, last_name, COALESCE(employee_id, ''), job_title,
+// orgIs restricts a query to the learners of the organization whose ID is $1: learners
+// carry the organization's number (organizations.seq), which PostgreSQL looks up once per
+// statement (an InitPlan) and then uses as the first column of every learners index.
+const orgIs = `org = (SELECT seq FROM organizations WHERE id = $1)`
+
+// selectLearner is what every read of learners selects, in the order of scanLearner. Every
+// such query is restricted by orgIs, so $1 is the organization's ID.
+const selectLearner = `SELECT seq, id, $1::text, email, first_name, last_name, COALESCE(employee_id, ''), job_title,
 	department, location, manager_email, timezone, active, created_at, updated_at,
 	COALESCE(created_batch_id, ''), COALESCE(updated_batch_id, '') FROM learners`
 
@@ -58,7 +64,7 @@ func (l *lookup) CountLearners(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int
-	err := l.q.QueryRow(ctx, `SELECT count(*) FROM learners WHERE org_id = $1`, l.orgID).Scan(&n)
+	err := l.q.QueryRow(ctx, `SELECT count(*) FROM learners WHERE `+orgIs, l.orgID).Scan(&n)
 	return n, dbErr(err, "learners")
 }
 
@@ -89,7 +95,7 @@ func (l *lookup) by(ctx context.Context, column string, keys []string) ([]roster
 	keys = slices.Compact(keys) // a key asked twice is one learner
 	out := make([]roster.Learner, 0, len(keys))
 	q := `SELECT f.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL (` + selectLearner +
-		` WHERE org_id = $1 AND ` + column + ` = k.key LIMIT 1) AS f`
+		` WHERE ` + orgIs + ` AND ` + column + ` = k.key LIMIT 1) AS f`
 	for len(keys) > 0 {
 		part := keys[:min(len(keys), lookupChunk)]
 		keys = keys[len(part):]
@@ -123,7 +129,7 @@ func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, e
 		return nil, roster.Errorf(roster.ENOTFOUND, "learner not found")
 	}
 	var l roster.Learner
-	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE seq = $3 AND org_id = $1 AND id = $2`, orgID, id, seq), &l); err != nil {
+	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE `+orgIs+` AND seq = $3 AND id = $2`, orgID, id, seq), &l); err != nil {
 		return nil, dbErr(err, "learner")
 	}
 	return &l, nil
@@ -136,7 +142,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Lea
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, selectLearner+` WHERE org_id = $1 ORDER BY email`, orgID)
+	rows, err := db.pool.Query(ctx, selectLearner+` WHERE `+orgIs+` ORDER BY email`, orgID)
 	if err != nil {
 		return dbErr(err, "learners")
 	}
@@ -153,12 +159,14 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Lea
 	return dbErr(rows.Err(), "learners")
 }
 
-// sortKeys are the columns of each sort, before the seq that breaks ties. Each has an index
-// (org_id, columns..., seq), so a page is a range scan of it from the cursor on.
+// sortKeys are the columns of each sort, before the seq that breaks ties. Name, email and
+// created have an index that starts with them (learners_org_name, learners_org_email, the
+// primary key (org, seq)), so a page is a range scan of it from the cursor on; department
+// and location have none on purpose (see migration 00001).
 var sortKeys = map[string][]string{
 	"name":       {"last_name", "first_name"},
 	"email":      {"email"},
-	"created":    {}, // seq order: learners_org_seq
+	"created":    {}, // seq order: the primary key (org, seq)
 	"department": {"department", "last_name", "first_name"},
 	"location":   {"location", "last_name", "first_name"},
 }
@@ -196,7 +204,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where := []string{"org_id = $1"}
+	where := []string{orgIs}
 	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
 		// strpos is a plain substring test: no LIKE wildcards to escape.
 		where = append(where, "strpos(search, "+arg(strings.ReplaceAll(q, "\x1f", ""))+") > 0")

@@ -13,7 +13,7 @@ func (l *lookup) ScanLearners(ctx context.Context, fn func(*roster.Learner) erro
 		return err
 	}
 	rows, err := l.q.Query(ctx, `SELECT id, email, first_name, last_name, coalesce(employee_id, ''), job_title,
-		department, location, manager_email, active FROM learners WHERE org_id = $1`, l.orgID)
+		department, location, manager_email, active FROM learners WHERE `+orgIs, l.orgID)
 	if err != nil {
 		return dbErr(err, "learners")
 	}
