@@ -90,14 +90,17 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	}
 	if *floor {
 		if strings.HasPrefix(url, "sqlite:") {
-			cfg.FloorName = "sqlite3 shell .import"
-			cfg.Floor = func(ctx context.Context, csv string) (time.Duration, error) {
+			cfg.Floors = []bench.Floor{{Name: "sqlite3 shell .import", Run: func(ctx context.Context, _, csv string) (time.Duration, error) {
 				return bench.SQLiteShellImport(ctx, csv, filepath.Join(*dir, "floor.db"))
-			}
+			}}}
 		} else {
-			cfg.FloorName = `psql \copy`
-			cfg.Floor = func(ctx context.Context, csv string) (time.Duration, error) {
-				return bench.PsqlCopy(ctx, url, csv)
+			cfg.Floors = []bench.Floor{
+				{Name: `psql \copy (file's columns)`, Run: func(ctx context.Context, _, csv string) (time.Duration, error) {
+					return bench.PsqlCopy(ctx, url, csv)
+				}},
+				{Name: `psql \copy (learners' columns)`, Run: func(ctx context.Context, slug, _ string) (time.Duration, error) {
+					return bench.PsqlCopyStored(ctx, url, slug, filepath.Join(*dir, "stored-learners.csv"))
+				}},
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,11 +101,15 @@ type importTx struct {
 func (t *importTx) BatchID() string { return t.batchID }
 func (t *importTx) Now() time.Time  { return t.now }
 
-// learnerCopyColumns are the columns COPY fills for a new learner. seq is taken before the
-// COPY, because the ID embeds it (see newLearnerSeqs).
+// learnerCopyColumns are the columns COPY fills for a new learner, in the order Write
+// encodes them. seq is taken before the COPY, because the ID embeds it (see newLearnerSeqs).
 var learnerCopyColumns = []string{"org", "seq", "id", "email", "first_name", "last_name", "employee_id",
 	"job_title", "department", "location", "manager_email", "timezone", "active",
 	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "search"}
+
+// copyLearners is the COPY statement of new learners, in PostgreSQL's binary format (see
+// copybin.go).
+var copyLearners = "COPY learners (" + strings.Join(learnerCopyColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 
 // Write stores the changes: updates first, so that an employee ID an update gives up is free
 // before a new learner takes it, then the new learners in file order (seq, the last
@@ -136,14 +141,29 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			return err
 		}
 		ids := ids.WithCounter("lrn_", uint64(first), 1, len(fresh))
-		_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"learners"}, learnerCopyColumns,
-			pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) {
-				l := fresh[i]
-				return []any{t.orgKey, first + int64(i), ids[i], l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID),
-					l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active,
-					t.now, t.now, t.batchID, t.batchID, roster.SearchKey(l)}, nil
-			}))
-		if err != nil {
+		r := newCopyReader(len(fresh), func(r *copyRow, i int) {
+			l := fresh[i]
+			r.start(len(learnerCopyColumns))
+			r.int8(t.orgKey)
+			r.int8(first + int64(i))
+			r.text(ids[i])
+			r.text(l.Email)
+			r.text(l.FirstName)
+			r.text(l.LastName)
+			r.textOrNull(l.EmployeeID)
+			r.text(l.JobTitle)
+			r.text(l.Department)
+			r.text(l.Location)
+			r.text(l.ManagerEmail)
+			r.text(l.Timezone)
+			r.bool(l.Active)
+			r.timestamptz(t.now)
+			r.timestamptz(t.now)
+			r.text(t.batchID)
+			r.text(t.batchID)
+			r.text(roster.SearchKey(l))
+		})
+		if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, r, copyLearners); err != nil {
 			return dbErr(err, "learner")
 		}
 		for i, l := range fresh {
