@@ -146,13 +146,15 @@ type LearnerFilter struct {
 	Sort       string // "name" (default), "email", "created", "department", "location"
 	Desc       bool
 	Limit      int    // 1..1000, default 50
-	Cursor     string // opaque, from the previous page's NextCursor
+	Cursor     string // opaque, a page's NextCursor or PrevCursor
 }
 
-// LearnerPage is one page of learners and the cursor of the next ("" on the last page).
+// LearnerPage is one page of learners and the cursors of the pages after and before it
+// ("" on the last page and on the first).
 type LearnerPage struct {
 	Learners   []Learner
 	NextCursor string
+	PrevCursor string
 }
 
 // Store is the persistence of the whole domain. SQLite and PostgreSQL implement it; the

@@ -1,10 +1,13 @@
 // Package keyset holds the opaque cursor of keyset pagination that both stores hand out:
-// the position after the last row of a page, as its sort key and row number.
+// a position in the list (a row's sort key and row number) and which way to read from it:
+// the page after the row (the next page, from a page's last row) or the page before it
+// (the previous page, from a page's first row).
 package keyset
 
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 
 	"github.com/roster-dev/roster"
 )
@@ -16,6 +19,9 @@ type Cursor struct {
 	Desc bool     `json:"d,omitempty"`
 	Keys []string `json:"k"`
 	Seq  int64    `json:"q"`
+	// Back reads the page that ends just before this position: a store reads the rows in
+	// the opposite order from it, then Paginate puts them back in the list's order.
+	Back bool `json:"b,omitempty"`
 }
 
 // Encode returns the cursor as an opaque URL-safe string.
@@ -37,4 +43,43 @@ func Decode(s, sort string, desc bool, nkeys int) (*Cursor, error) {
 		return nil, bad
 	}
 	return &c, nil
+}
+
+// Paginate makes a page of the rows a store read for cur (nil for the first page): at most
+// limit+1 rows with their seqs, in reading order (the list's order, or the opposite for a
+// Back cursor). It returns the page in the list's order and the cursors of the next and
+// previous pages ("" when there is none). keys gives a row's values of the sort's columns.
+func Paginate[T any](rows []T, seqs []int64, cur *Cursor, sort string, desc bool, limit int, keys func(*T) []string) (page []T, next, prev string) {
+	back := cur != nil && cur.Back
+	more := len(rows) > limit // a row beyond the page, in reading order
+	if more {
+		rows, seqs = rows[:limit], seqs[:limit]
+	}
+	if back {
+		slices.Reverse(rows)
+		slices.Reverse(seqs)
+	}
+	if len(rows) == 0 {
+		return rows, "", ""
+	}
+	at := func(i int, back bool) string {
+		return Encode(Cursor{Sort: sort, Desc: desc, Keys: keys(&rows[i]), Seq: seqs[i], Back: back})
+	}
+	last := len(rows) - 1
+	switch {
+	case back:
+		// Read backwards from a page that follows: there is always a next page.
+		next = at(last, false)
+		if more {
+			prev = at(0, true)
+		}
+	default:
+		if more {
+			next = at(last, false)
+		}
+		if cur != nil { // a page after another
+			prev = at(0, true)
+		}
+	}
+	return rows, next, prev
 }

@@ -187,7 +187,8 @@ func sortValues(sort string, l *roster.Learner) []string {
 }
 
 // Learners returns one page of the organization's learners; see roster.LearnerFilter.
-// Pages are found by keyset (the sort key of the last row, in the cursor), never by OFFSET.
+// Pages are found by keyset (a row's sort key, in the cursor, read forward for the next
+// page or backward for the previous one), never by OFFSET.
 // A search (Query) is a substring test on the search column without an index: PostgreSQL
 // scans the organization's learners for it (a few hundred milliseconds at a million).
 func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter) (*roster.LearnerPage, error) {
@@ -222,20 +223,25 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		where = append(where, "NOT active")
 	}
 
-	dir, cmp := " ASC", ">"
-	if f.Desc {
-		dir, cmp = " DESC", "<"
-	}
+	var cur *keyset.Cursor
 	if f.Cursor != "" {
 		c, err := keyset.Decode(f.Cursor, f.Sort, f.Desc, len(sortKeys[f.Sort]))
 		if err != nil {
 			return nil, err
 		}
+		cur = c
+	}
+	// A Back cursor reads the rows before it in the opposite order; Paginate turns them.
+	dir, cmp := " ASC", ">"
+	if f.Desc != (cur != nil && cur.Back) {
+		dir, cmp = " DESC", "<"
+	}
+	if cur != nil {
 		marks := make([]string, 0, len(keys)+1)
-		for _, k := range c.Keys {
+		for _, k := range cur.Keys {
 			marks = append(marks, arg(k))
 		}
-		marks = append(marks, arg(c.Seq))
+		marks = append(marks, arg(cur.Seq))
 		// A row comparison: PostgreSQL reads it as the start of a range of the sort's index.
 		cols := append(keys[:len(keys):len(keys)], "seq")
 		where = append(where, "("+strings.Join(cols, ", ")+") "+cmp+" ("+strings.Join(marks, ", ")+")")
@@ -252,29 +258,22 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		return nil, dbErr(err, "learners")
 	}
 	defer rows.Close()
-	page := &roster.LearnerPage{Learners: make([]roster.Learner, 0, f.Limit)}
-	var lastSeq int64
-	more := false
+	ls := make([]roster.Learner, 0, f.Limit+1)
+	seqs := make([]int64, 0, f.Limit+1)
 	for rows.Next() {
-		if len(page.Learners) == f.Limit {
-			more = true
-			break
-		}
 		var l roster.Learner
 		seq, err := scanLearner(rows, &l)
 		if err != nil {
 			return nil, dbErr(err, "learners")
 		}
-		page.Learners = append(page.Learners, l)
-		lastSeq = seq
+		ls, seqs = append(ls, l), append(seqs, seq)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbErr(err, "learners")
 	}
-	if more {
-		last := &page.Learners[len(page.Learners)-1]
-		page.NextCursor = keyset.Encode(keyset.Cursor{Sort: f.Sort, Desc: f.Desc, Keys: sortValues(f.Sort, last), Seq: lastSeq})
-	}
+	page := &roster.LearnerPage{}
+	page.Learners, page.NextCursor, page.PrevCursor = keyset.Paginate(ls, seqs, cur, f.Sort, f.Desc, f.Limit,
+		func(l *roster.Learner) []string { return sortValues(f.Sort, l) })
 	return page, nil
 }
 

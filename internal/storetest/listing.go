@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +93,53 @@ func matches(f roster.LearnerFilter, l *roster.Learner) bool {
 
 // walk reads every page of f and checks it against all (the organization's learners):
 // each matching learner exactly once, nothing else, in order, full pages but the last.
+// Then it goes back from the last page to the first through PrevCursor: every page must
+// be the one it saw going forward, and that page's NextCursor must lead forward again.
 func (e *env) walk(t *testing.T, orgID string, f roster.LearnerFilter, all []roster.Learner) {
 	t.Helper()
+	base := f
+	var forward [][]string // the IDs of each page
+	var prevs []string     // each page's PrevCursor
+	ids := func(p *roster.LearnerPage) []string {
+		out := make([]string, len(p.Learners))
+		for i := range p.Learners {
+			out[i] = p.Learners[i].ID
+		}
+		return out
+	}
+	defer func() {
+		if t.Failed() || len(forward) == 0 {
+			return
+		}
+		what := fmt.Sprintf("filter %+v, going back", base)
+		if prevs[0] != "" {
+			t.Fatalf("%s: the first page has a previous cursor", what)
+		}
+		for i := len(forward) - 1; i > 0; i-- {
+			if prevs[i] == "" {
+				t.Fatalf("%s: page %d of %d has no previous cursor", what, i+1, len(forward))
+			}
+			f := base
+			f.Cursor = prevs[i]
+			back, err := e.s.Learners(e.ctx, orgID, f)
+			must(t, err, what)
+			if got := ids(back); !slices.Equal(got, forward[i-1]) {
+				t.Fatalf("%s: page %d read back is %v, forward it was %v", what, i, got, forward[i-1])
+			}
+			if (back.PrevCursor != "") != (i-1 > 0) {
+				t.Fatalf("%s: page %d read back: previous cursor %q", what, i, back.PrevCursor)
+			}
+			if back.NextCursor == "" {
+				t.Fatalf("%s: page %d read back has no next cursor", what, i)
+			}
+			f.Cursor = back.NextCursor
+			again, err := e.s.Learners(e.ctx, orgID, f)
+			must(t, err, what)
+			if got := ids(again); !slices.Equal(got, forward[i]) {
+				t.Fatalf("%s: next of page %d read back is %v, want %v", what, i, got, forward[i])
+			}
+		}
+	}()
 	want := map[string]bool{}
 	for i := range all {
 		if matches(f, &all[i]) {
@@ -120,6 +166,7 @@ func (e *env) walk(t *testing.T, orgID string, f roster.LearnerFilter, all []ros
 		if len(page.Learners) == 0 && (pages > 1 || len(want) > 0) {
 			t.Fatalf("%s: empty page %d", what, pages)
 		}
+		forward, prevs = append(forward, ids(page)), append(prevs, page.PrevCursor)
 		for i := range page.Learners {
 			l := &page.Learners[i]
 			if !want[l.ID] {

@@ -205,6 +205,7 @@ func learnerFilter(r *http.Request, defLimit int) (roster.LearnerFilter, error) 
 type learnersResponse struct {
 	Learners   []roster.Learner `json:"learners"`
 	NextCursor *string          `json:"next_cursor"`
+	PrevCursor *string          `json:"prev_cursor"`
 }
 
 func (s *Server) apiLearners(w http.ResponseWriter, r *http.Request) error {
@@ -222,6 +223,9 @@ func (s *Server) apiLearners(w http.ResponseWriter, r *http.Request) error {
 	}
 	if page.NextCursor != "" {
 		resp.NextCursor = &page.NextCursor
+	}
+	if page.PrevCursor != "" {
+		resp.PrevCursor = &page.PrevCursor
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

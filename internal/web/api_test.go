@@ -87,6 +87,20 @@ func TestAPIUploadCommitFlow(t *testing.T) {
 	if strings.Join(emails, " ") != "ada@acme.com grace@acme.com jose@acme.com" {
 		t.Fatalf("paged emails %v", emails)
 	}
+	// The last page leads back to the first: the same two learners, no previous cursor.
+	last := decode[struct {
+		PrevCursor *string `json:"prev_cursor"`
+	}](t, a.get("/api/v1/learners?limit=2&sort=email&cursor="+cursor))
+	if last.PrevCursor == nil {
+		t.Fatal("the second page has no prev_cursor")
+	}
+	first := decode[struct {
+		Learners   []roster.Learner `json:"learners"`
+		PrevCursor *string          `json:"prev_cursor"`
+	}](t, a.get("/api/v1/learners?limit=2&sort=email&cursor="+*last.PrevCursor))
+	if len(first.Learners) != 2 || first.Learners[0].Email != "ada@acme.com" || first.Learners[1].Email != "grace@acme.com" || first.PrevCursor != nil {
+		t.Fatalf("previous page %+v, prev_cursor %v", first.Learners, first.PrevCursor)
+	}
 	page := decode[struct{ Learners []roster.Learner }](t, a.get("/api/v1/learners?q=n%C3%BA%C3%B1ez"))
 	if len(page.Learners) != 1 || page.Learners[0].FirstName != "José" {
 		t.Fatalf("search: %+v", page.Learners)

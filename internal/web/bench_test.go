@@ -98,10 +98,12 @@ func BenchmarkLearnersPage(b *testing.B) {
 		deep = get(b, strings.ReplaceAll(m[1], "&amp;", "&"))
 	}
 	deepURL := strings.ReplaceAll(regexpNext.FindStringSubmatch(deep)[1], "&amp;", "&")
+	prevURL := strings.ReplaceAll(regexpPrev.FindStringSubmatch(deep)[1], "&amp;", "&")
 
 	for _, c := range []struct{ name, path string }{
 		{"first-page", "/learners"},
 		{"next-page", deepURL},
+		{"previous-page", prevURL},
 		{"sort-email-desc", "/learners?sort=email&order=desc"},
 		{"sort-location", "/learners?sort=location"},
 		{"filter-dept-status", "/learners?department=Sales&status=active"},

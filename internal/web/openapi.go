@@ -160,11 +160,12 @@ func buildOpenAPI() obj {
 					queryParam("sort", "sort key", obj{"type": "string", "enum": []string{"name", "email", "created", "department", "location"}}),
 					queryParam("order", "sort order", obj{"type": "string", "enum": []string{"asc", "desc"}}),
 					queryParam("limit", "page size", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}),
-					queryParam("cursor", "next_cursor of the previous page", str()),
+					queryParam("cursor", "next_cursor or prev_cursor of a page: the page after it or before it", str()),
 				},
-				"responses": std(obj{"200": respJSON("A page", obj{"type": "object", "required": []string{"learners", "next_cursor"}, "properties": obj{
+				"responses": std(obj{"200": respJSON("A page", obj{"type": "object", "required": []string{"learners", "next_cursor", "prev_cursor"}, "properties": obj{
 					"learners":    obj{"type": "array", "items": ref("Learner")},
-					"next_cursor": obj{"type": "string", "nullable": true},
+					"next_cursor": obj{"type": "string", "nullable": true, "description": "the page after this one; null on the last page"},
+					"prev_cursor": obj{"type": "string", "nullable": true, "description": "the page before this one; null on the first page"},
 				}})}, obj{"400": respError("A bad parameter")}),
 			}},
 			"/api/v1/learners/{id}": obj{"get": obj{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,9 +237,23 @@ func TestLearnersTab(t *testing.T) {
 	if next == nil {
 		t.Fatal("no next page link")
 	}
+	if regexpPrev.MatchString(r.Body) {
+		t.Fatal("the first page has a previous page link")
+	}
+	firstPage := learnerLinks.FindAllString(r.Body, -1)
 	r = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
 	if c := strings.Count(r.Body, `href="/learners/lrn_`); c != 11 || regexpNext.MatchString(r.Body) {
 		t.Fatalf("second page shows %d learners (want 11) and next=%v", c, regexpNext.MatchString(r.Body))
+	}
+	// Previous page: back to the same 50 learners, in the same order, without a previous link.
+	prev := regexpPrev.FindStringSubmatch(r.Body)
+	if prev == nil {
+		t.Fatal("no previous page link on the second page")
+	}
+	r = b.get(strings.ReplaceAll(prev[1], "&amp;", "&"))
+	if back := learnerLinks.FindAllString(r.Body, -1); !slices.Equal(back, firstPage) || regexpPrev.MatchString(r.Body) || !regexpNext.MatchString(r.Body) {
+		t.Fatalf("previous page: %d learners (first page had %d), same order %v, prev link %v, next link %v",
+			len(back), len(firstPage), slices.Equal(back, firstPage), regexpPrev.MatchString(r.Body), regexpNext.MatchString(r.Body))
 	}
 	r = b.get("/learners?department=Sales&location=Rome")
 	if c := strings.Count(r.Body, `href="/learners/lrn_`); c != 1 || !strings.Contains(r.Body, "evil@acme.com") {
@@ -285,4 +300,8 @@ func TestLearnersTab(t *testing.T) {
 	}
 }
 
-var regexpNext = mustRE(`href="(/learners\?[^"]*cursor=[^"]*)" rel="next"`)
+var (
+	regexpNext   = mustRE(`href="(/learners\?[^"]*cursor=[^"]*)" rel="next"`)
+	regexpPrev   = mustRE(`href="(/learners\?[^"]*cursor=[^"]*)" rel="prev"`)
+	learnerLinks = mustRE(`href="/learners/lrn_[0-9a-z]+"`)
+)
