@@ -193,9 +193,25 @@ type LearnerStore interface {
 	Learners(ctx context.Context, orgID string, f LearnerFilter) (*LearnerPage, error)
 	// EachLearner streams every learner of the organization ordered by email.
 	EachLearner(ctx context.Context, orgID string, fn func(*Learner) error) error
+	// LearnerFacets returns the organization's distinct departments and locations, for the
+	// Learners tab's filters.
+	LearnerFacets(ctx context.Context, orgID string) (*LearnerFacets, error)
 	ImportBatches(ctx context.Context, orgID string, limit int) ([]ImportBatch, error)
 	ImportBatch(ctx context.Context, orgID, id string) (*ImportBatch, error)
 }
+
+// LearnerFacets are the values the Learners tab offers in its department and location
+// filters: distinct, non-blank, in code point order, at most MaxFacetValues of each
+// (Truncated says some were left out: the filter still takes any value typed).
+type LearnerFacets struct {
+	Departments []string
+	Locations   []string
+	Truncated   bool
+}
+
+// MaxFacetValues bounds each list of LearnerFacets: a suggestion list longer than this
+// helps nobody and weighs on every page.
+const MaxFacetValues = 500
 
 // Sorts are the orders a page of learners can come in.
 var Sorts = []string{"name", "email", "created", "department", "location"}

@@ -325,3 +325,34 @@ func (db *DB) ImportBatch(ctx context.Context, orgID, id string) (*roster.Import
 	}
 	return b, nil
 }
+
+// LearnerFacets returns the organization's distinct departments and locations; see
+// roster.LearnerFacets. Neither column has an index of its own (see migration 00001), so
+// each is a pass over the organization's learners: callers cache the result per
+// LearnersVersion (the web app does).
+func (db *DB) LearnerFacets(ctx context.Context, orgID string) (*roster.LearnerFacets, error) {
+	if err := needOrg(orgID); err != nil {
+		return nil, err
+	}
+	f := &roster.LearnerFacets{}
+	for _, c := range []struct {
+		column string
+		out    *[]string
+	}{{"department", &f.Departments}, {"location", &f.Locations}} {
+		// Both column names are constants of this function.
+		rows, err := db.pool.Query(ctx, `SELECT DISTINCT `+c.column+` FROM learners
+			WHERE `+orgIs+` AND `+c.column+` <> '' ORDER BY `+c.column+` LIMIT $2`, orgID, roster.MaxFacetValues+1)
+		if err != nil {
+			return nil, dbErr(err, "learners")
+		}
+		vals, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, dbErr(err, "learners")
+		}
+		if len(vals) > roster.MaxFacetValues {
+			vals, f.Truncated = vals[:roster.MaxFacetValues], true
+		}
+		*c.out = vals
+	}
+	return f, nil
+}

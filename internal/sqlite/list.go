@@ -162,3 +162,40 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		func(l *roster.Learner) []string { return sortValues(f.Sort, l) })
 	return page, nil
 }
+
+// LearnerFacets returns the organization's distinct departments and locations; see
+// roster.LearnerFacets. Each is a walk of its (org, column) index.
+func (db *DB) LearnerFacets(ctx context.Context, orgID string) (*roster.LearnerFacets, error) {
+	org, err := db.orgKey(ctx, db.r, orgID)
+	if err != nil {
+		return nil, err
+	}
+	f := &roster.LearnerFacets{}
+	for _, c := range []struct {
+		column string
+		out    *[]string
+	}{{"department", &f.Departments}, {"location", &f.Locations}} {
+		// Both column names are constants of this function.
+		rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT `+c.column+` FROM learners
+			WHERE org = ? AND `+c.column+` <> '' ORDER BY `+c.column+` LIMIT ?`, org, roster.MaxFacetValues+1)
+		if err != nil {
+			return nil, dbError(err, "learners")
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, dbError(err, "learners")
+			}
+			*c.out = append(*c.out, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbError(err, "learners")
+		}
+		if len(*c.out) > roster.MaxFacetValues {
+			*c.out, f.Truncated = (*c.out)[:roster.MaxFacetValues], true
+		}
+	}
+	return f, nil
+}

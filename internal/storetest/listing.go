@@ -353,3 +353,54 @@ func testEachLearner(t *testing.T, e *env) {
 		t.Fatalf("EachLearner with a failing fn: %v after %d calls; want fn's error after 3", err, calls)
 	}
 }
+
+func testFacets(t *testing.T, e *env) {
+	a, b := e.org(t, "acme"), e.org(t, "globex")
+	empty, err := e.s.LearnerFacets(e.ctx, a.ID)
+	must(t, err, "facets of an empty directory")
+	if len(empty.Departments) != 0 || len(empty.Locations) != 0 || empty.Truncated {
+		t.Fatalf("facets of an empty directory: %+v", empty)
+	}
+	all := e.directory(t, a.ID, "acme", 60)
+	// globex has a department and a location acme does not have: they must not show up.
+	e.importNew(t, b.ID, roster.Learner{Email: "x@globex.com", FirstName: "X", LastName: "Y",
+		Department: "Globex Only", Location: "Springfield"})
+	depts, locs := map[string]bool{}, map[string]bool{}
+	for _, l := range all {
+		if l.Department != "" {
+			depts[l.Department] = true
+		}
+		if l.Location != "" {
+			locs[l.Location] = true
+		}
+	}
+	want := func(m map[string]bool) []string {
+		out := make([]string, 0, len(m))
+		for v := range m {
+			out = append(out, v)
+		}
+		slices.Sort(out)
+		return out
+	}
+	f, err := e.s.LearnerFacets(e.ctx, a.ID)
+	must(t, err, "facets")
+	if !slices.Equal(f.Departments, want(depts)) || !slices.Equal(f.Locations, want(locs)) || f.Truncated {
+		t.Fatalf("facets %+v, want departments %v and locations %v", f, want(depts), want(locs))
+	}
+
+	// More distinct values than MaxFacetValues: the first ones in order, and Truncated.
+	c := e.org(t, "initech")
+	many := make([]roster.Learner, roster.MaxFacetValues+5)
+	for i := range many {
+		many[i] = roster.Learner{Email: fmt.Sprintf("p%04d@initech.com", i), FirstName: "P", LastName: "Q",
+			Department: fmt.Sprintf("Dept %04d", len(many)-i), Location: "Austin"}
+	}
+	e.importNew(t, c.ID, many...)
+	f, err = e.s.LearnerFacets(e.ctx, c.ID)
+	must(t, err, "facets of many departments")
+	if len(f.Departments) != roster.MaxFacetValues || !f.Truncated || f.Departments[0] != "Dept 0001" ||
+		!slices.IsSorted(f.Departments) || !slices.Equal(f.Locations, []string{"Austin"}) {
+		t.Fatalf("facets of %d departments: %d (truncated %v), first %q, locations %v",
+			len(many), len(f.Departments), f.Truncated, f.Departments[0], f.Locations)
+	}
+}

@@ -72,6 +72,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LookupManyKeys", testLookupManyKeys},
 		{"ScanLearners", testScanLearners},
 		{"Pagination", testPagination},
+		{"Facets", testFacets},
 		{"PaginationTies", testPaginationTies},
 		{"SearchCaseInsensitive", testSearch},
 		{"ListingErrors", testListingErrors},

@@ -63,6 +63,7 @@ type Server struct {
 	limiter *rateLimiter
 	jobs    *jobs
 	preview *previewCache
+	facets  facetCache
 	locks   keyedMutex
 	setupMu sync.Mutex
 	cop     *http.CrossOriginProtection

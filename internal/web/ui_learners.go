@@ -20,13 +20,20 @@ func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	queryTime := time.Since(start)
+	// Suggestions for the department and location filters; the page works without them.
+	facets, err := s.facets.get(r.Context(), s.store, orgOf(r))
+	if err != nil {
+		s.log.Warn("learner facets", "err", err, "org", orgOf(r).ID)
+		facets = &roster.LearnerFacets{}
+	}
 	q := r.URL.Query()
 	q.Del("cursor")
 	filtered := f.Query != "" || f.Department != "" || f.Location != "" || f.Status != ""
 	return s.render(w, r, "learners", map[string]any{
-		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page,
+		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page, "Facets": facets,
 		"Params": q, "Filtered": filtered, "Paged": f.Cursor != "",
-		"QueryTime": time.Since(start).Round(time.Millisecond / 10).String(),
+		"QueryTime": queryTime.Round(time.Millisecond / 10).String(),
 	})
 }
 

@@ -240,6 +240,11 @@ func TestLearnersTab(t *testing.T) {
 	if regexpPrev.MatchString(r.Body) {
 		t.Fatal("the first page has a previous page link")
 	}
+	// The filters suggest the organization's departments and locations, in order.
+	if !strings.Contains(r.Body, `<datalist id="department-options"><option value="Engineering"><option value="Sales"></datalist>`) ||
+		!strings.Contains(r.Body, `<datalist id="location-options"><option value="Paris"><option value="Rome"></datalist>`) {
+		t.Fatal("no department and location suggestions on the Learners tab")
+	}
 	firstPage := learnerLinks.FindAllString(r.Body, -1)
 	r = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
 	if c := strings.Count(r.Body, `href="/learners/lrn_`); c != 11 || regexpNext.MatchString(r.Body) {
@@ -297,6 +302,12 @@ func TestLearnersTab(t *testing.T) {
 	}
 	if r := b.get("/learners/lrn_nope"); r.StatusCode != 404 {
 		t.Fatalf("unknown learner: %d", r.StatusCode)
+	}
+
+	// An import moves the organization's version: the suggestions follow (not a stale cache).
+	e.seedLearners(tn.Org.ID, roster.Learner{Email: "new@acme.com", FirstName: "New", LastName: "Hire", Department: "Legal", Location: "Oslo"})
+	if r := b.get("/learners"); !strings.Contains(r.Body, `<option value="Legal">`) || !strings.Contains(r.Body, `<option value="Oslo">`) {
+		t.Fatal("suggestions did not follow an import")
 	}
 }
 
