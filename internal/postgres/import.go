@@ -113,8 +113,9 @@ var learnerCopyColumns = []string{"org", "seq", "id", "email", "first_name", "la
 var copyLearners = "COPY learners (" + strings.Join(learnerCopyColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 
 // Write stores the changes: updates first, so that an employee ID an update gives up is free
-// before a new learner takes it, then the new learners in file order (seq, the last
-// tie-breaker of every sort, follows the file as in the SQLite store). Like the SQLite
+// before a new learner takes it, then the new learners in email order (see below; seq, the
+// last tie-breaker of every sort, then follows email order within a batch and the file
+// across batches, as in the SQLite store). Like the SQLite
 // store it fills in the changes' After: the ID of new learners, OrgID, the timestamps, the
 // batch IDs and Status.
 func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) error {
@@ -137,23 +138,17 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		return err
 	}
 	if len(fresh) > 0 {
+		// In email order: the email index is the dearest to maintain (a million inserts at
+		// random places in a B-tree larger than shared_buffers); in key order the inserts
+		// of a batch walk its leaves from left to right. psql \copy of 1M learners in
+		// batches of 8,192 sorted so: 9.4-10.7 s instead of 11.8-12.0 s (docs/benchmarks.md).
+		slices.SortFunc(fresh, func(a, b *roster.Learner) int { return strings.Compare(a.Email, b.Email) })
 		first, err := t.newLearnerSeqs(ctx, len(fresh))
 		if err != nil {
 			return err
 		}
 		ids := ids.WithCounter("lrn_", uint64(first), 1, len(fresh))
-		// The rows go to the server in email order; their seqs (and IDs) still follow the
-		// file. The email index is the dearest to maintain (a million inserts at random
-		// places in a B-tree larger than shared_buffers); in key order the inserts of a batch
-		// walk its leaves from left to right. psql \copy of 1M learners in batches of 8,192
-		// sorted so: 9.4-10.7 s instead of 11.8-12.0 s (docs/benchmarks.md).
-		order := make([]int, len(fresh))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(fresh[a].Email, fresh[b].Email) })
-		r := newCopyReader(len(fresh), func(r *copyRow, k int) {
-			i := order[k]
+		r := newCopyReader(len(fresh), func(r *copyRow, i int) {
 			l := fresh[i]
 			r.start(len(learnerCopyColumns))
 			r.int8(t.orgKey)

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ScanLearners", testScanLearners},
 		{"Pagination", testPagination},
 		{"Facets", testFacets},
+		{"CreatedOrder", testCreatedOrder},
 		{"PaginationTies", testPaginationTies},
 		{"SearchCaseInsensitive", testSearch},
 		{"ListingErrors", testListingErrors},
