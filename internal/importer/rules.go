@@ -30,6 +30,38 @@ func normalise(s string) (out string, guessed bool) {
 	return norm.NFC.String(s), guessed
 }
 
+// plainText takes the control characters out of a free-text cell (employee_id, job_title,
+// department, location): a line break or TAB (a wrapped spreadsheet cell) becomes a space,
+// any other (NUL, escape, the C1 controls...) is dropped, then the edges are trimmed
+// again. No store keeps them usefully (PostgreSQL refuses NUL in text; SQLite keeps it but
+// its string functions stop there), and no one types them on purpose. Names and emails
+// keep theirs, so that their rules refuse them (the contract counts control characters
+// as invalid in a name).
+func plainText(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || (c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+			b.WriteByte(' ')
+		case unicode.IsControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimFunc(b.String(), isTrimSpace)
+}
+
 var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 func isTrimSpace(r rune) bool {

@@ -33,6 +33,9 @@ const (
 	nCols
 )
 
+// freeText are the columns of free text, whose control characters plainText takes out.
+var freeText = [...]int{cEmpID, cTitle, cDept, cLoc}
+
 // record is one data row that passed every per-row rule, normalised, on its way to the
 // comparison with the stored learners.
 type record struct {
@@ -315,6 +318,9 @@ read:
 		}
 		r.f[cEmail] = lowerEmail(r.f[cEmail])
 		r.f[cManager] = lowerEmail(r.f[cManager])
+		for _, ci := range freeText {
+			r.f[ci] = plainText(r.f[ci])
+		}
 		checkRow(&r, env.Org, errs.add)
 
 		// Duplicates: every row with a well-formed email takes part, valid or not.

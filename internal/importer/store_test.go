@@ -236,3 +236,40 @@ func TestHRISManagedWarning(t *testing.T) {
 		t.Fatalf("warnings: %+v", rep.Warnings)
 	}
 }
+
+// controlFile has control characters in free-text cells: a NUL (which PostgreSQL refuses in
+// text), a wrapped cell (line break), a TAB, an escape and a C1 control. The row comes
+// after 8 KiB of others, since a NUL in the first 8 KiB marks a binary file.
+var controlFile = func() string {
+	var b strings.Builder
+	b.WriteString("first_name,last_name,employee_email,employee_id,job_title,department,location\n")
+	for i := 0; b.Len() < 9<<10; i++ {
+		fmt.Fprintf(&b, "Filler,Person,filler%d@acme.com,F%d,,,\n", i, i)
+	}
+	b.WriteString("Jane,Doe,jane@acme.com,E\x001,\"Senior\nEngineer\",R&D\x1b,\"Berlin\tMitte\u0085\"\n")
+	return b.String()
+}()
+
+// checkControlChars checks what controlFile's row was stored as.
+func checkControlChars(t *testing.T, rep *roster.ImportReport, l roster.Learner) {
+	t.Helper()
+	if !rep.Valid || rep.Summary.New < 2 {
+		t.Fatalf("report: valid %v, %+v, errors %+v", rep.Valid, rep.Summary, rep.Errors)
+	}
+	if l.EmployeeID != "E1" || l.JobTitle != "Senior Engineer" || l.Department != "R&D" || l.Location != "Berlin Mitte" {
+		t.Fatalf("stored %q %q %q %q", l.EmployeeID, l.JobTitle, l.Department, l.Location)
+	}
+}
+
+func TestControlCharactersInFreeText(t *testing.T) {
+	f := newFixture(t)
+	rep := f.commit(controlFile)
+	checkControlChars(t, rep, f.learners()["jane@acme.com"])
+
+	// In a name they stay, and the name rule refuses them (an escape here: a NUL this
+	// early would make the file binary).
+	rep, _ = f.preview("first_name,last_name,employee_email\n\"Jo\x1be\",Doe,joe@acme.com\n")
+	if rep.Valid || rep.ErrorCount != 1 || rep.Errors[0].Code != roster.CodeInvalidName {
+		t.Fatalf("escape in a name: valid %v, errors %+v", rep.Valid, rep.Errors)
+	}
+}

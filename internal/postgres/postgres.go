@@ -194,7 +194,8 @@ var conflictMessages = map[string]string{
 }
 
 // dbErr maps a driver error to a roster.Error: no rows -> ENOTFOUND with what, a unique
-// violation (23505) -> ECONFLICT, a missing parent (23503) -> ENOTFOUND; a cancelled
+// violation (23505) -> ECONFLICT, a missing parent (23503) -> ENOTFOUND, a character text
+// cannot hold (22021: NUL) -> EINVALID; a cancelled
 // context stays itself; anything else is EINTERNAL with its cause.
 func dbErr(err error, what string) error {
 	if err == nil {
@@ -220,6 +221,8 @@ func dbErr(err error, what string) error {
 			return &roster.Error{Code: roster.ECONFLICT, Message: "this " + what + " already exists", Err: err}
 		case "23503": // foreign_key_violation
 			return &roster.Error{Code: roster.ENOTFOUND, Message: "the organization or record it refers to does not exist", Err: err}
+		case "22021", "22P05": // character_not_in_repertoire (a NUL in text), untranslatable_character
+			return &roster.Error{Code: roster.EINVALID, Message: "a value holds a character that cannot be stored (a NUL or another control character)", Err: err}
 		}
 	}
 	return &roster.Error{Code: roster.EINTERNAL, Message: what, Err: err}
