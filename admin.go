@@ -2,6 +2,8 @@ package roster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"iter"
 	"time"
@@ -56,6 +58,25 @@ type AdminStore interface {
 	TokenByHash(ctx context.Context, hash string) (*APIToken, error) // ENOTFOUND when revoked
 	Tokens(ctx context.Context, orgID string) ([]APIToken, error)
 	RevokeToken(ctx context.Context, orgID, id string) error
+
+	// Failed sign-ins are counted in the store, so that every instance sees the same
+	// count: behind a load balancer an in-process count would give a guesser one budget
+	// per instance. key is what is limited ("email:…", "ip:…"); stores keep only its
+	// SHA-256 (SignInKeyHash), not the email or the address.
+	//
+	// AddSignInFailure records a failure of key at `at` and forgets every failure (of any
+	// key) from before forgetBefore.
+	AddSignInFailure(ctx context.Context, key string, at, forgetBefore time.Time) error
+	// SignInFailures counts key's failures since `since`, and returns the oldest of them.
+	SignInFailures(ctx context.Context, key string, since time.Time) (n int, oldest time.Time, err error)
+	// ClearSignInFailures forgets key's failures (a successful sign-in).
+	ClearSignInFailures(ctx context.Context, key string) error
+}
+
+// SignInKeyHash is how stores keep a sign-in limiter's key: hex SHA-256.
+func SignInKeyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }
 
 // Upload statuses.

@@ -232,3 +232,33 @@ func (db *DB) RevokeToken(ctx context.Context, orgID, id string) error {
 	}
 	return nil
 }
+
+// AddSignInFailure records a failed sign-in of key; see roster.AdminStore.
+func (db *DB) AddSignInFailure(ctx context.Context, key string, at, forgetBefore time.Time) error {
+	// One statement: the old rows go and the new one comes together.
+	_, err := db.pool.Exec(ctx, `WITH gone AS (DELETE FROM sign_in_failures WHERE at < $3)
+		INSERT INTO sign_in_failures (key_hash, at) VALUES ($1, $2)`,
+		roster.SignInKeyHash(key), at.UTC(), forgetBefore.UTC())
+	return dbErr(err, "sign-in failure")
+}
+
+// SignInFailures counts key's failures since `since`; see roster.AdminStore.
+func (db *DB) SignInFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT count(*), min(at) FROM sign_in_failures WHERE key_hash = $1 AND at >= $2`,
+		roster.SignInKeyHash(key), since.UTC()).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, dbErr(err, "sign-in failures")
+	}
+	if oldest == nil {
+		return 0, time.Time{}, nil
+	}
+	return n, oldest.UTC(), nil
+}
+
+// ClearSignInFailures forgets key's failures; see roster.AdminStore.
+func (db *DB) ClearSignInFailures(ctx context.Context, key string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM sign_in_failures WHERE key_hash = $1`, roster.SignInKeyHash(key))
+	return dbErr(err, "sign-in failures")
+}

@@ -232,3 +232,35 @@ func (db *DB) RevokeToken(ctx context.Context, orgID, id string) error {
 	}
 	return nil
 }
+
+// AddSignInFailure records a failed sign-in of key; see roster.AdminStore.
+func (db *DB) AddSignInFailure(ctx context.Context, key string, at, forgetBefore time.Time) error {
+	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE at < ?`, ts(forgetBefore)); err != nil {
+			return dbError(err, "sign-in failures")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sign_in_failures (key_hash, at) VALUES (?, ?)`, roster.SignInKeyHash(key), ts(at))
+		return dbError(err, "sign-in failure")
+	})
+}
+
+// SignInFailures counts key's failures since `since`; see roster.AdminStore.
+func (db *DB) SignInFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT count(*), min(at) FROM sign_in_failures WHERE key_hash = ? AND at >= ?`,
+		roster.SignInKeyHash(key), ts(since)).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, dbError(err, "sign-in failures")
+	}
+	if !oldest.Valid {
+		return 0, time.Time{}, nil
+	}
+	return n, fromTS(oldest.Int64), nil
+}
+
+// ClearSignInFailures forgets key's failures; see roster.AdminStore.
+func (db *DB) ClearSignInFailures(ctx context.Context, key string) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE key_hash = ?`, roster.SignInKeyHash(key))
+	return dbError(err, "sign-in failures")
+}

@@ -231,3 +231,54 @@ func testIsolation(t *testing.T, e *env) {
 		t.Fatalf("A's version %d, want 1", v)
 	}
 }
+
+// testSignInFailures: counts per key within a window, the oldest failure, forgetting old
+// ones as new ones come, clearing one key without touching another.
+func testSignInFailures(t *testing.T, e *env) {
+	t0 := e.clock.Now()
+	count := func(key string, since time.Time) (int, time.Time) {
+		t.Helper()
+		n, oldest, err := e.s.SignInFailures(e.ctx, key, since)
+		must(t, err, "SignInFailures")
+		return n, oldest
+	}
+	if n, oldest := count("email:ann@acme.com", t0.Add(-time.Hour)); n != 0 || !oldest.IsZero() {
+		t.Fatalf("no failures yet: %d, %v", n, oldest)
+	}
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		must(t, e.s.AddSignInFailure(e.ctx, "email:ann@acme.com", at, t0.Add(-time.Hour)), "AddSignInFailure")
+		must(t, e.s.AddSignInFailure(e.ctx, "ip:192.0.2.1", at, t0.Add(-time.Hour)), "AddSignInFailure")
+	}
+	n, oldest := count("email:ann@acme.com", t0.Add(-time.Hour))
+	if n != 3 {
+		t.Fatalf("3 failures recorded, %d counted", n)
+	}
+	sameTime(t, "oldest failure", oldest, t0)
+	// Only those since `since` count, and the oldest is the oldest of those.
+	n, oldest = count("email:ann@acme.com", t0.Add(30*time.Second))
+	if n != 2 {
+		t.Fatalf("2 failures since t0+30s, %d counted", n)
+	}
+	sameTime(t, "oldest failure since t0+30s", oldest, t0.Add(time.Minute))
+	if n, _ := count("email:bob@acme.com", t0.Add(-time.Hour)); n != 0 {
+		t.Fatalf("another key has %d failures", n)
+	}
+	// Clearing one key leaves the other.
+	must(t, e.s.ClearSignInFailures(e.ctx, "email:ann@acme.com"), "ClearSignInFailures")
+	if n, _ := count("email:ann@acme.com", t0.Add(-time.Hour)); n != 0 {
+		t.Fatalf("cleared key has %d failures", n)
+	}
+	if n, _ := count("ip:192.0.2.1", t0.Add(-time.Hour)); n != 3 {
+		t.Fatalf("the other key has %d failures after a clear, want 3", n)
+	}
+	// A failure an hour later forgets everything before its forgetBefore, whatever the key.
+	later := t0.Add(time.Hour)
+	must(t, e.s.AddSignInFailure(e.ctx, "email:cy@acme.com", later, later.Add(-15*time.Minute)), "AddSignInFailure")
+	if n, _ := count("ip:192.0.2.1", t0.Add(-24*time.Hour)); n != 0 {
+		t.Fatalf("old failures of another key not forgotten: %d left", n)
+	}
+	if n, _ := count("email:cy@acme.com", t0.Add(-24*time.Hour)); n != 1 {
+		t.Fatalf("the new failure: %d", n)
+	}
+}

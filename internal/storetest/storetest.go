@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Admins", testAdmins},
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
+		{"SignInFailures", testSignInFailures},
 		{"UploadRoundTrip", testUploadRoundTrip},
 		{"UploadReadError", testUploadReadError},
 		{"UploadErrors", testUploadErrors},

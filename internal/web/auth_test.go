@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -201,21 +204,70 @@ func TestSignInRateLimit(t *testing.T) {
 }
 
 func TestRateLimiterWindow(t *testing.T) {
-	now := time.Unix(0, 0)
-	l := newRateLimiter(2, time.Minute, func() time.Time { return now })
-	l.fail("k")
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newRateLimiter(e.store, 2, time.Minute, func() time.Time { return now })
+	blocked := func() (bool, time.Duration) {
+		t.Helper()
+		b, wait, err := l.blocked(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, wait
+	}
+	if err := l.fail(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
 	now = now.Add(30 * time.Second)
-	l.fail("k")
-	if b, wait := l.blocked("k"); !b || wait != 30*time.Second {
+	if err := l.fail(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if b, wait := blocked(); !b || wait != 30*time.Second {
 		t.Fatalf("blocked=%v wait=%v, want true 30s", b, wait)
 	}
 	now = now.Add(31 * time.Second) // the first failure left the window
-	if b, _ := l.blocked("k"); b {
+	if b, _ := blocked(); b {
 		t.Fatal("still blocked after the window moved")
 	}
-	l.reset("k")
-	if b, _ := l.blocked("k"); b {
+	if err := l.fail(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := blocked(); !b {
+		t.Fatal("not blocked after a second failure in the window")
+	}
+	if err := l.reset(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := blocked(); b {
 		t.Fatal("blocked after reset")
+	}
+}
+
+// TestSignInRateLimitAcrossInstances: two servers on one store (as two instances on one
+// PostgreSQL) share the count of failed sign-ins: failing on one blocks the other.
+func TestSignInRateLimitAcrossInstances(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInAttempts = 3; c.SignInWindow = time.Minute })
+	tn := e.tenant("acme")
+	other, err := New(Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SignInAttempts: 3, SignInWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts2 := httptest.NewServer(other)
+	defer ts2.Close()
+	b := e.browser()
+	tok := b.csrf("/signin")
+	for i := 0; i < 3; i++ {
+		if r := b.post("/signin", url.Values{"csrf": {tok}, "email": {tn.Admin.Email}, "password": {fmt.Sprint("guess", i)}}); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, r.StatusCode)
+		}
+	}
+	// The other instance, a browser of its own: the email is blocked there too.
+	b2 := e.browserAt(ts2.URL)
+	tok2 := b2.csrf("/signin")
+	r := b2.post("/signin", url.Values{"csrf": {tok2}, "email": {tn.Admin.Email}, "password": {tn.Password}})
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the other instance after 3 failures on the first: %d", r.StatusCode)
 	}
 }
 

@@ -93,6 +93,21 @@ type browser struct {
 	e      *env
 	c      *http.Client
 	header http.Header
+	base   string // the server's URL; e.ts.URL when ""
+}
+
+func (b *browser) url() string {
+	if b.base != "" {
+		return b.base
+	}
+	return b.e.ts.URL
+}
+
+// browserAt is a browser of another server (another instance on the same store).
+func (e *env) browserAt(base string) *browser {
+	b := e.browser()
+	b.base = base
+	return b
 }
 
 func (e *env) browser() *browser {
@@ -123,13 +138,13 @@ func (b *browser) do(req *http.Request) *resp {
 
 func (b *browser) get(path string) *resp {
 	b.e.t.Helper()
-	req, _ := http.NewRequest("GET", b.e.ts.URL+path, nil)
+	req, _ := http.NewRequest("GET", b.url()+path, nil)
 	return b.do(req)
 }
 
 func (b *browser) post(path string, form url.Values) *resp {
 	b.e.t.Helper()
-	req, _ := http.NewRequest("POST", b.e.ts.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.url()+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }
@@ -161,7 +176,7 @@ func (b *browser) uploadForm(name, content string) *resp {
 	b.e.t.Helper()
 	tok := b.csrf("/uploads/new")
 	body, ct := multipartBody(map[string]string{"csrf": tok}, name, content)
-	req, _ := http.NewRequest("POST", b.e.ts.URL+"/uploads", body)
+	req, _ := http.NewRequest("POST", b.url()+"/uploads", body)
 	req.Header.Set("Content-Type", ct)
 	return b.do(req)
 }

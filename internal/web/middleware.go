@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roster-dev/roster"
@@ -230,64 +229,40 @@ func (s *Server) loadToken(r *http.Request) (*principal, error) {
 }
 
 // rateLimiter counts failed sign-ins per key (an email, a client address) in a sliding
-// window. It is in-process: with several instances each keeps its own count, which still
-// bounds guessing. Hand-written because the rule (failures only, reset on success, one
-// window) is a dozen lines and x/time/rate's token bucket does not count failures.
+// window. The failures live in the store (roster.AdminStore.AddSignInFailure), so every
+// instance behind a load balancer counts the same ones: an in-process count would give a
+// guesser one budget per instance. Hand-written because the rule (failures only, reset on
+// success, one window) is a few lines and x/time/rate's token bucket does not count
+// failures.
 type rateLimiter struct {
-	mu     sync.Mutex
+	store  roster.AdminStore
 	max    int
 	window time.Duration
 	now    func() time.Time
-	fails  map[string][]time.Time
 }
 
-func newRateLimiter(max int, window time.Duration, now func() time.Time) *rateLimiter {
-	return &rateLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+func newRateLimiter(store roster.AdminStore, max int, window time.Duration, now func() time.Time) *rateLimiter {
+	return &rateLimiter{store: store, max: max, window: window, now: now}
 }
 
 // blocked reports whether key has used up its attempts, and when it may try again.
-func (l *rateLimiter) blocked(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *rateLimiter) blocked(ctx context.Context, key string) (bool, time.Duration, error) {
 	now := l.now()
-	ts := l.prune(key, now)
-	if len(ts) >= l.max {
-		return true, ts[0].Add(l.window).Sub(now)
+	n, oldest, err := l.store.SignInFailures(ctx, key, now.Add(-l.window))
+	if err != nil || n < l.max {
+		return false, 0, err
 	}
-	return false, 0
+	return true, max(oldest.Add(l.window).Sub(now), time.Second), nil
 }
 
-func (l *rateLimiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// fail records a failure of key; failures older than the window are forgotten on the way.
+func (l *rateLimiter) fail(ctx context.Context, key string) error {
 	now := l.now()
-	l.fails[key] = append(l.prune(key, now), now)
-	if len(l.fails) > 100_000 { // bound memory under a flood of distinct keys
-		for k := range l.fails {
-			l.prune(k, now)
-		}
-	}
+	return l.store.AddSignInFailure(ctx, key, now, now.Add(-l.window))
 }
 
-func (l *rateLimiter) reset(key string) {
-	l.mu.Lock()
-	delete(l.fails, key)
-	l.mu.Unlock()
-}
-
-func (l *rateLimiter) prune(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && !now.Before(ts[i].Add(l.window)) {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = ts
-	return ts
+func (l *rateLimiter) reset(ctx context.Context, key string) error {
+	return l.store.ClearSignInFailures(ctx, key)
 }
 
 func clientIP(r *http.Request) string {

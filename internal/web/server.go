@@ -114,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		mux:     http.NewServeMux(),
-		limiter: newRateLimiter(cfg.SignInAttempts, cfg.SignInWindow, cfg.Now),
+		limiter: newRateLimiter(cfg.Store, cfg.SignInAttempts, cfg.SignInWindow, cfg.Now),
 		jobs:    newJobs(),
 		preview: newPreviewCache(64),
 		cop:     http.NewCrossOriginProtection(),

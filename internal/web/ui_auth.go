@@ -114,7 +114,11 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) error {
 	data := map[string]any{"Title": "Sign in", "Email": email, "Next": next}
 	ipKey, emailKey := "ip:"+clientIP(r), "email:"+email
 	for _, k := range []string{emailKey, ipKey} {
-		if blocked, wait := s.limiter.blocked(k); blocked {
+		blocked, wait, err := s.limiter.blocked(ctx, k)
+		if err != nil {
+			return err
+		}
+		if blocked {
 			mins := int(wait.Minutes()) + 1
 			data["Error"] = fmt.Sprintf("Too many failed sign-ins. Try again in %d %s.", mins, map[bool]string{true: "minute", false: "minutes"}[mins == 1])
 			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
@@ -122,8 +126,11 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fail := func() error {
-		s.limiter.fail(emailKey)
-		s.limiter.fail(ipKey)
+		for _, k := range []string{emailKey, ipKey} {
+			if err := s.limiter.fail(ctx, k); err != nil {
+				return err
+			}
+		}
 		data["Error"] = "The email or the password is not right."
 		return s.renderStatus(w, r, http.StatusUnauthorized, "signin", data)
 	}
@@ -145,7 +152,9 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fail()
 	}
-	s.limiter.reset(emailKey)
+	if err := s.limiter.reset(ctx, emailKey); err != nil {
+		return err
+	}
 	if err := s.startSession(w, r, admin); err != nil {
 		return err
 	}

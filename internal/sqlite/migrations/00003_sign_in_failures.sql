@@ -1,0 +1,14 @@
+-- +goose Up
+-- Failed sign-ins, so that the limit holds whatever process answers (see
+-- roster.AdminStore.AddSignInFailure). key_hash is the SHA-256 of "email:…" or "ip:…": the
+-- table keeps no email and no address. Rows older than the limiter's window are deleted as
+-- new ones come.
+CREATE TABLE sign_in_failures (
+    key_hash TEXT NOT NULL,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX sign_in_failures_key ON sign_in_failures (key_hash, at);
+CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+
+-- +goose Down
+DROP TABLE sign_in_failures;
