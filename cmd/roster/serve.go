@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -42,6 +43,37 @@ type serveConfig struct {
 	UploadTTL        time.Duration
 	CleanupEvery     time.Duration
 	ReadyTimeout     time.Duration
+	TrustedProxies   prefixList
+}
+
+// prefixList is a flag of comma-separated IP addresses and CIDR ranges.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	out := make([]string, len(*l))
+	for i, p := range *l {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			*l = append(*l, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return fmt.Errorf("%q is neither an IP address nor a CIDR range", f)
+		}
+		*l = append(*l, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return nil
 }
 
 // serveFlags defines serve's flags on fs. Every flag can also come from the environment
@@ -61,6 +93,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "uploads never committed are deleted this long after they were last touched")
 	fs.DurationVar(&c.CleanupEvery, "cleanup-every", time.Hour, "how often abandoned uploads are looked for (on one instance at a time)")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 2*time.Second, "/readyz answers 503 when the store takes longer than this to answer")
+	fs.Var(&c.TrustedProxies, "trusted-proxies", "comma-separated addresses or CIDR ranges of the load balancers whose X-Forwarded-For names the client (for the sign-in limiter and the request log); empty: the TCP peer is the client")
 }
 
 // envName is the environment variable of a flag.
@@ -184,6 +217,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Store: store, Logger: logger, Now: time.Now, SecureCookies: c.SecureCookies,
 		Limits:       importer.Limits{MaxBytes: c.MaxUploadMB << 20, MaxRows: c.MaxRows},
 		ReadyTimeout: c.ReadyTimeout, MetricsToken: c.MetricsToken, HideMetrics: c.MetricsAddr != "",
+		TrustedProxies: c.TrustedProxies,
 	})
 	if err != nil {
 		return err

@@ -455,12 +455,14 @@ func TestServeConfig(t *testing.T) {
 	c, err := parseServe(envOf(map[string]string{
 		"ROSTER_UPLOAD_TTL": "2h", "ROSTER_ADDR": "127.0.0.1:9000", "ROSTER_DB": "sqlite:x.db",
 		"ROSTER_METRICS_TOKEN": "tok", "ROSTER_STATEMENT_TIMEOUT": "45s", "ROSTER_SECURE_COOKIES": "true",
+		"ROSTER_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5,::1",
 	}), []string{"--upload-ttl", "3h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.UploadTTL != 3*time.Hour || c.Addr != "127.0.0.1:9000" || c.DB != "sqlite:x.db" || c.MetricsToken != "tok" ||
-		c.StatementTimeout != 45*time.Second || !c.SecureCookies || c.CleanupEvery != time.Hour || c.ShutdownTimeout != 30*time.Second {
+		c.StatementTimeout != 45*time.Second || !c.SecureCookies || c.CleanupEvery != time.Hour || c.ShutdownTimeout != 30*time.Second ||
+		c.TrustedProxies.String() != "10.0.0.0/8,192.168.1.5/32,::1/128" {
 		t.Fatalf("config: %+v", c)
 	}
 	for _, bad := range []struct {
@@ -474,6 +476,8 @@ func TestServeConfig(t *testing.T) {
 		{nil, []string{"extra"}},
 		{map[string]string{"ROSTER_SECURE_COOKIES": "maybe"}, nil},
 		{map[string]string{"ROSTER_UPLOAD_TTL": "soon"}, nil},
+		{nil, []string{"--trusted-proxies", "10.0.0.0/8,the-balancer"}},
+		{map[string]string{"ROSTER_TRUSTED_PROXIES": "10.0.0.0/33"}, nil},
 	} {
 		var ue *usageError
 		if _, err := parseServe(envOf(bad.env), bad.args); !errors.As(err, &ue) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -265,10 +266,42 @@ func (l *rateLimiter) reset(ctx context.Context, key string) error {
 	return l.store.ClearSignInFailures(ctx, key)
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP is the address a request comes from, for the sign-in limiter and the request
+// log: the TCP peer, unless the peer is one of Config.TrustedProxies; then the
+// X-Forwarded-For header is read from its right end (the entry the nearest proxy added),
+// skipping the trusted proxies, and the first other address is the client. Entries left of
+// it were written by the client itself and prove nothing. A trusted peer that sent no
+// usable header stays the client.
+func (s *Server) clientIP(r *http.Request) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		peer = host
 	}
-	return host
+	if len(s.cfg.TrustedProxies) == 0 {
+		return peer
+	}
+	trusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range s.cfg.TrustedProxies {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !trusted(addr) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a hop we cannot read: stop at what we know
+		}
+		if !trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return peer
 }

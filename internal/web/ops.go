@@ -232,7 +232,7 @@ func (s *Server) observe(r *http.Request, sw *statusWriter, start time.Time) {
 	s.log.LogAttrs(r.Context(), level, "request",
 		slog.String("route", route), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.Float64("duration_ms", float64(took.Microseconds())/1000),
-		slog.String("org", orgIDFor(r)), slog.Int64("bytes", sw.bytes), slog.String("remote", clientIP(r)))
+		slog.String("org", orgIDFor(r)), slog.Int64("bytes", sw.bytes), slog.String("remote", s.clientIP(r)))
 }
 
 // work counts what a shutdown must wait for: commits, which run to their end even when

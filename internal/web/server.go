@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -40,6 +41,10 @@ type Config struct {
 	// SignInWindow before it has to wait (defaults 10 and 15 minutes).
 	SignInAttempts int
 	SignInWindow   time.Duration
+	// TrustedProxies are the load balancers (addresses or ranges) whose X-Forwarded-For
+	// is believed: a request from one of them is from the address the header names (see
+	// clientIP). Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 	// Ready answers /readyz: nil when the store can serve. Default: a query to the store.
 	Ready func(ctx context.Context) error
 	// ReadyTimeout bounds that check (default 2 seconds); slower counts as not ready.

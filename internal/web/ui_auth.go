@@ -112,7 +112,7 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) error {
 	password := r.PostFormValue("password")
 	next := r.PostFormValue("next")
 	data := map[string]any{"Title": "Sign in", "Email": email, "Next": next}
-	ipKey, emailKey := "ip:"+clientIP(r), "email:"+email
+	ipKey, emailKey := "ip:"+s.clientIP(r), "email:"+email
 	for _, k := range []string{emailKey, ipKey} {
 		blocked, wait, err := s.limiter.blocked(ctx, k)
 		if err != nil {
