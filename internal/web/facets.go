@@ -7,11 +7,17 @@ import (
 	"github.com/roster-dev/roster"
 )
 
-// facetCache keeps each organization's LearnerFacets (the department and location
-// suggestions of the Learners tab) for the LearnersVersion they were read at: reading them
-// is a pass over the organization's learners on PostgreSQL (a few hundred milliseconds at
-// a million), and they change only when the learners do, which moves the version. Per
-// process; another instance reads its own copy once per version.
+// directory is what the Learners tab shows of the whole directory: how many learners
+// there are, and the department and location suggestions of its filters.
+type directory struct {
+	Total  int
+	Facets *roster.LearnerFacets
+}
+
+// facetCache keeps each organization's directory summary for the LearnersVersion it was
+// read at: reading it is a pass over the organization's learners on PostgreSQL (a few
+// hundred milliseconds at a million), and it changes only when the learners do, which
+// moves the version. Per process; another instance reads its own copy once per version.
 type facetCache struct {
 	mu sync.Mutex
 	m  map[string]facetEntry // by organization ID
@@ -19,23 +25,28 @@ type facetCache struct {
 
 type facetEntry struct {
 	version int64
-	facets  *roster.LearnerFacets
+	dir     *directory
 }
 
 // maxFacetOrgs bounds the cache: past it, it starts again empty.
 const maxFacetOrgs = 10000
 
-func (c *facetCache) get(ctx context.Context, store roster.LearnerStore, org *roster.Organization) (*roster.LearnerFacets, error) {
+func (c *facetCache) get(ctx context.Context, store roster.LearnerStore, org *roster.Organization) (*directory, error) {
 	c.mu.Lock()
 	e, ok := c.m[org.ID]
 	c.mu.Unlock()
 	if ok && e.version == org.LearnersVersion {
-		return e.facets, nil
+		return e.dir, nil
 	}
-	f, err := store.LearnerFacets(ctx, org.ID)
+	facets, err := store.LearnerFacets(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
+	total, err := store.Lookup(org.ID).CountLearners(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &directory{Total: total, Facets: facets}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxFacetOrgs {
@@ -43,7 +54,7 @@ func (c *facetCache) get(ctx context.Context, store roster.LearnerStore, org *ro
 	}
 	// Another request may have read a newer version meanwhile: keep the newer.
 	if cur, ok := c.m[org.ID]; !ok || cur.version <= org.LearnersVersion {
-		c.m[org.ID] = facetEntry{version: org.LearnersVersion, facets: f}
+		c.m[org.ID] = facetEntry{version: org.LearnersVersion, dir: d}
 	}
-	return f, nil
+	return d, nil
 }

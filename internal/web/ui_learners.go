@@ -21,17 +21,17 @@ func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	queryTime := time.Since(start)
-	// Suggestions for the department and location filters; the page works without them.
-	facets, err := s.facets.get(r.Context(), s.store, orgOf(r))
+	// The directory's size and the filters' suggestions; the page works without them.
+	dir, err := s.facets.get(r.Context(), s.store, orgOf(r))
 	if err != nil {
-		s.log.Warn("learner facets", "err", err, "org", orgOf(r).ID)
-		facets = &roster.LearnerFacets{}
+		s.log.Warn("learner directory summary", "err", err, "org", orgOf(r).ID)
+		dir = &directory{Total: -1, Facets: &roster.LearnerFacets{}}
 	}
 	q := r.URL.Query()
 	q.Del("cursor")
 	filtered := f.Query != "" || f.Department != "" || f.Location != "" || f.Status != ""
 	return s.render(w, r, "learners", map[string]any{
-		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page, "Facets": facets,
+		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page, "Facets": dir.Facets, "Total": dir.Total,
 		"Params": q, "Filtered": filtered, "Paged": f.Cursor != "",
 		"QueryTime": queryTime.Round(time.Millisecond / 10).String(),
 	})

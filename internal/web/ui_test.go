@@ -240,6 +240,9 @@ func TestLearnersTab(t *testing.T) {
 	if regexpPrev.MatchString(r.Body) {
 		t.Fatal("the first page has a previous page link")
 	}
+	if !strings.Contains(r.Body, `<span id="learner-total">61 learners</span>`) {
+		t.Fatal("the Learners tab does not say how many learners there are")
+	}
 	// The filters suggest the organization's departments and locations, in order.
 	if !strings.Contains(r.Body, `<datalist id="department-options"><option value="Engineering"><option value="Sales"></datalist>`) ||
 		!strings.Contains(r.Body, `<datalist id="location-options"><option value="Paris"><option value="Rome"></datalist>`) {
@@ -306,8 +309,9 @@ func TestLearnersTab(t *testing.T) {
 
 	// An import moves the organization's version: the suggestions follow (not a stale cache).
 	e.seedLearners(tn.Org.ID, roster.Learner{Email: "new@acme.com", FirstName: "New", LastName: "Hire", Department: "Legal", Location: "Oslo"})
-	if r := b.get("/learners"); !strings.Contains(r.Body, `<option value="Legal">`) || !strings.Contains(r.Body, `<option value="Oslo">`) {
-		t.Fatal("suggestions did not follow an import")
+	if r := b.get("/learners"); !strings.Contains(r.Body, `<option value="Legal">`) || !strings.Contains(r.Body, `<option value="Oslo">`) ||
+		!strings.Contains(r.Body, `<span id="learner-total">62 learners</span>`) {
+		t.Fatal("the total and the suggestions did not follow an import")
 	}
 }
 
