@@ -143,10 +143,13 @@ type LearnerFilter struct {
 	Department string
 	Location   string
 	Status     string // StatusActive, StatusInactive or ""
-	Sort       string // "name" (default), "email", "created", "department", "location"
-	Desc       bool
-	Limit      int    // 1..1000, default 50
-	Cursor     string // opaque, a page's NextCursor or PrevCursor
+	// Batch selects the learners whose latest change came from this import batch (it
+	// added them, or it is the last import that changed them).
+	Batch  string
+	Sort   string // "name" (default), "email", "created", "department", "location"
+	Desc   bool
+	Limit  int    // 1..1000, default 50
+	Cursor string // opaque, a page's NextCursor or PrevCursor
 }
 
 // LearnerPage is one page of learners and the cursors of the pages after and before it

@@ -216,6 +216,9 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if f.Location != "" {
 		where = append(where, "location = "+arg(f.Location))
 	}
+	if f.Batch != "" {
+		where = append(where, "updated_batch_id = "+arg(f.Batch))
+	}
 	switch f.Status { // Normalize refused any other
 	case roster.StatusActive:
 		where = append(where, "active")

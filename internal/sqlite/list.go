@@ -65,6 +65,11 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		// the same 0.2 s; docs/web.md).
 		from = selectLearner + " INDEXED BY learners_org"
 	}
+	if f.Batch != "" {
+		// No index on the batch either, and a batch may have written few of the
+		// learners: the same table-order read as a search.
+		from = selectLearner + " INDEXED BY learners_org"
+	}
 	if f.Department != "" {
 		where = append(where, "department = ?")
 		args = append(args, f.Department)
@@ -72,6 +77,10 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if f.Location != "" {
 		where = append(where, "location = ?")
 		args = append(args, f.Location)
+	}
+	if f.Batch != "" {
+		where = append(where, "updated_batch_id = ?")
+		args = append(args, f.Batch)
 	}
 	switch f.Status { // Normalize refused any other
 	case roster.StatusActive:

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -86,6 +87,9 @@ func matches(f roster.LearnerFilter, l *roster.Learner) bool {
 		return false
 	}
 	if f.Status != "" && l.Status != f.Status {
+		return false
+	}
+	if f.Batch != "" && l.UpdatedBatchID != f.Batch {
 		return false
 	}
 	return true
@@ -424,5 +428,50 @@ func testCreatedOrder(t *testing.T, e *env) {
 	}
 	if want := []string{"zed@acme.com", "alice@acme.com", "bob@acme.com", "carol@acme.com"}; !slices.Equal(got, want) {
 		t.Fatalf("created order %v, want %v", got, want)
+	}
+}
+
+// testBatchFilter: Batch selects the learners whose latest change came from a batch: the
+// ones it added and nobody changed since, and the ones it changed.
+func testBatchFilter(t *testing.T, e *env) {
+	a := e.org(t, "acme")
+	all := e.directory(t, a.ID, "acme", 60) // three batches of 20
+	first := all[0].CreatedBatchID
+	// A fourth import changes five learners of the first batch.
+	var changed []roster.LearnerChange
+	for i := range all {
+		if all[i].CreatedBatchID == first && len(changed) < 5 {
+			after := all[i]
+			after.JobTitle = "Changed"
+			changed = append(changed, roster.LearnerChange{Row: len(changed) + 2, Kind: roster.ChangeUpdated, After: after})
+		}
+	}
+	e.clock.Advance(time.Minute)
+	upd, err := e.s.Import(e.ctx, a.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		if err := tx.Write(ctx, changed); err != nil {
+			return nil, err
+		}
+		return &roster.ImportBatch{CreatedBy: "storetest", FileName: "changes.csv", Format: "csv", Rows: 5, Updated: 5}, nil
+	})
+	must(t, err, "update import")
+	all = all[:0]
+	must(t, e.s.EachLearner(e.ctx, a.ID, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
+	perBatch := map[string]int{}
+	for _, l := range all {
+		perBatch[l.UpdatedBatchID]++
+	}
+	if perBatch[first] != 15 || perBatch[upd.ID] != 5 {
+		t.Fatalf("learners per latest batch %v: want 15 for the first and 5 for the update", perBatch)
+	}
+	for _, f := range []roster.LearnerFilter{
+		{Batch: first},
+		{Batch: upd.ID},
+		{Batch: upd.ID, Query: "anna"},
+		{Batch: "bat_nonexistent"},
+	} {
+		for _, sort := range []string{"name", "created"} {
+			f.Sort, f.Limit = sort, 4
+			e.walk(t, a.ID, f, all)
+		}
 	}
 }

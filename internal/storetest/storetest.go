@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Pagination", testPagination},
 		{"Facets", testFacets},
 		{"CreatedOrder", testCreatedOrder},
+		{"BatchFilter", testBatchFilter},
 		{"PaginationTies", testPaginationTies},
 		{"SearchCaseInsensitive", testSearch},
 		{"ListingErrors", testListingErrors},

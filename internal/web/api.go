@@ -171,8 +171,9 @@ func learnerFilter(r *http.Request, defLimit int) (roster.LearnerFilter, error) 
 	f := roster.LearnerFilter{
 		Query: q.Get("q"), Department: q.Get("department"), Location: q.Get("location"),
 		Status: q.Get("status"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: defLimit,
+		Batch: q.Get("batch"),
 	}
-	if len(f.Query) > 200 || len(f.Department) > 200 || len(f.Location) > 200 || len(f.Cursor) > 1000 {
+	if len(f.Query) > 200 || len(f.Department) > 200 || len(f.Location) > 200 || len(f.Cursor) > 1000 || len(f.Batch) > 100 {
 		return f, errBadRequest("A filter value is too long.")
 	}
 	switch f.Status {

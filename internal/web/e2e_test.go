@@ -275,6 +275,19 @@ func TestE2EBrowser(t *testing.T) {
 		chromedp.Navigate(u+"/imports"),
 		chromedp.WaitVisible(chromedp.CSS("table")),
 		shot("10-import-history"),
+	)
+	// From the newest import to the learners it wrote.
+	run("an import's learners",
+		chromedp.Click(`//table//a`),
+		chromedp.WaitVisible(chromedp.ID("batch-learners")),
+		chromedp.Click(chromedp.ID("batch-learners")),
+		chromedp.WaitVisible(chromedp.ID("batch-filter")),
+		shot("12-import-learners"),
+	)
+	if text = textOf("table"); !strings.Contains(text, "Lukas") {
+		t.Errorf("the import's learners: %s", text)
+	}
+	run("settings",
 		chromedp.Navigate(u+"/settings"),
 		chromedp.WaitVisible(chromedp.ID("token-name")),
 		chromedp.SendKeys(chromedp.ID("token-name"), "HR export script"),

@@ -157,6 +157,7 @@ func buildOpenAPI() obj {
 					queryParam("department", "exact department", str()),
 					queryParam("location", "exact location", str()),
 					queryParam("status", "active or inactive", obj{"type": "string", "enum": []string{"active", "inactive"}}),
+					queryParam("batch", "an import batch ID: the learners whose latest change came from it", str()),
 					queryParam("sort", "sort key", obj{"type": "string", "enum": []string{"name", "email", "created", "department", "location"}}),
 					queryParam("order", "sort order", obj{"type": "string", "enum": []string{"asc", "desc"}}),
 					queryParam("limit", "page size", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}),

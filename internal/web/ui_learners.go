@@ -27,11 +27,22 @@ func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("learner directory summary", "err", err, "org", orgOf(r).ID)
 		dir = &directory{Total: -1, Facets: &roster.LearnerFacets{}}
 	}
+	// A batch filter names the import it shows (its file), or just its ID if it is gone.
+	var batch *roster.ImportBatch
+	if f.Batch != "" {
+		batch, err = s.store.ImportBatch(r.Context(), orgOf(r).ID, f.Batch)
+		if err != nil {
+			if roster.ErrorCode(err) != roster.ENOTFOUND {
+				return err
+			}
+			batch = &roster.ImportBatch{ID: f.Batch}
+		}
+	}
 	q := r.URL.Query()
 	q.Del("cursor")
-	filtered := f.Query != "" || f.Department != "" || f.Location != "" || f.Status != ""
+	filtered := f.Query != "" || f.Department != "" || f.Location != "" || f.Status != "" || f.Batch != ""
 	return s.render(w, r, "learners", map[string]any{
-		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page, "Facets": dir.Facets, "Total": dir.Total,
+		"Title": "Learners", "Nav": "learners", "Filter": f, "Page": page, "Facets": dir.Facets, "Total": dir.Total, "Batch": batch,
 		"Params": q, "Filtered": filtered, "Paged": f.Cursor != "",
 		"QueryTime": queryTime.Round(time.Millisecond / 10).String(),
 	})

@@ -313,6 +313,23 @@ func TestLearnersTab(t *testing.T) {
 		!strings.Contains(r.Body, `<span id="learner-total">62 learners</span>`) {
 		t.Fatal("the total and the suggestions did not follow an import")
 	}
+
+	// From an import to the learners it wrote: the newest batch added new@acme.com only.
+	bs, err := e.store.ImportBatches(context.Background(), tn.Org.ID, 1)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("import batches: %v %v", bs, err)
+	}
+	if r := b.get("/imports/" + bs[0].ID); !strings.Contains(r.Body, `href="/learners?batch=`+bs[0].ID+`"`) {
+		t.Fatal("the import page does not link to its learners")
+	}
+	r = b.get("/learners?batch=" + bs[0].ID)
+	if c := strings.Count(r.Body, `href="/learners/lrn_`); c != 1 || !strings.Contains(r.Body, "new@acme.com") ||
+		!strings.Contains(r.Body, `id="batch-filter"`) || !strings.Contains(r.Body, bs[0].FileName) {
+		t.Fatalf("learners of the batch: %d rows, note %v", c, strings.Contains(r.Body, `id="batch-filter"`))
+	}
+	if r := b.get("/learners?batch=bat_nope"); r.StatusCode != 200 || strings.Count(r.Body, `href="/learners/lrn_`) != 0 {
+		t.Fatalf("unknown batch: %d", r.StatusCode)
+	}
 }
 
 var (
