@@ -68,7 +68,7 @@ type Server struct {
 	limiter *rateLimiter
 	jobs    *jobs
 	preview *previewCache
-	facets  facetCache
+	dirs    directoryCache
 	locks   keyedMutex
 	setupMu sync.Mutex
 	cop     *http.CrossOriginProtection

@@ -22,7 +22,7 @@ func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	queryTime := time.Since(start)
 	// The directory's size and the filters' suggestions; the page works without them.
-	dir, err := s.facets.get(r.Context(), s.store, orgOf(r))
+	dir, err := s.dirs.get(r.Context(), s.store, orgOf(r))
 	if err != nil {
 		s.log.Warn("learner directory summary", "err", err, "org", orgOf(r).ID)
 		dir = &directory{Total: -1, Facets: &roster.LearnerFacets{}}

@@ -14,24 +14,24 @@ type directory struct {
 	Facets *roster.LearnerFacets
 }
 
-// facetCache keeps each organization's directory summary for the LearnersVersion it was
+// directoryCache keeps each organization's directory summary for the LearnersVersion it was
 // read at: reading it is a pass over the organization's learners on PostgreSQL (a few
 // hundred milliseconds at a million), and it changes only when the learners do, which
 // moves the version. Per process; another instance reads its own copy once per version.
-type facetCache struct {
+type directoryCache struct {
 	mu sync.Mutex
-	m  map[string]facetEntry // by organization ID
+	m  map[string]directoryEntry // by organization ID
 }
 
-type facetEntry struct {
+type directoryEntry struct {
 	version int64
 	dir     *directory
 }
 
-// maxFacetOrgs bounds the cache: past it, it starts again empty.
-const maxFacetOrgs = 10000
+// maxDirectoryOrgs bounds the cache: past it, it starts again empty.
+const maxDirectoryOrgs = 10000
 
-func (c *facetCache) get(ctx context.Context, store roster.LearnerStore, org *roster.Organization) (*directory, error) {
+func (c *directoryCache) get(ctx context.Context, store roster.LearnerStore, org *roster.Organization) (*directory, error) {
 	c.mu.Lock()
 	e, ok := c.m[org.ID]
 	c.mu.Unlock()
@@ -49,12 +49,12 @@ func (c *facetCache) get(ctx context.Context, store roster.LearnerStore, org *ro
 	d := &directory{Total: total, Facets: facets}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxFacetOrgs {
-		c.m = map[string]facetEntry{}
+	if c.m == nil || len(c.m) >= maxDirectoryOrgs {
+		c.m = map[string]directoryEntry{}
 	}
 	// Another request may have read a newer version meanwhile: keep the newer.
 	if cur, ok := c.m[org.ID]; !ok || cur.version <= org.LearnersVersion {
-		c.m[org.ID] = facetEntry{version: org.LearnersVersion, dir: d}
+		c.m[org.ID] = directoryEntry{version: org.LearnersVersion, dir: d}
 	}
 	return d, nil
 }
