@@ -45,6 +45,20 @@ func Decode(s, sort string, desc bool, nkeys int) (*Cursor, error) {
 	return &c, nil
 }
 
+// Open reads a page's cursor (s may be "", the first page: cur is nil) and returns the
+// direction to read the rows in: the list's (desc), or the opposite for a Back cursor, whose
+// rows Paginate then turns. The store compares and orders with it: ">" and ASC when
+// readDesc is false, "<" and DESC when it is true.
+func Open(s, sort string, desc bool, nkeys int) (cur *Cursor, readDesc bool, err error) {
+	if s == "" {
+		return nil, desc, nil
+	}
+	if cur, err = Decode(s, sort, desc, nkeys); err != nil {
+		return nil, false, err
+	}
+	return cur, desc != cur.Back, nil
+}
+
 // Paginate makes a page of the rows a store read for cur (nil for the first page): at most
 // limit+1 rows with their seqs, in reading order (the list's order, or the opposite for a
 // Back cursor). It returns the page in the list's order and the cursors of the next and

@@ -36,3 +36,30 @@ func TestRefusesOtherCursors(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenDirection(t *testing.T) {
+	for _, tc := range []struct {
+		desc, back bool
+		first      bool // no cursor
+		want       bool
+	}{
+		{first: true, desc: false, want: false},
+		{first: true, desc: true, want: true},
+		{desc: false, back: false, want: false},
+		{desc: false, back: true, want: true},
+		{desc: true, back: false, want: true},
+		{desc: true, back: true, want: false},
+	} {
+		s := ""
+		if !tc.first {
+			s = Encode(Cursor{Sort: "email", Desc: tc.desc, Keys: []string{"a@x.com"}, Seq: 3, Back: tc.back})
+		}
+		cur, readDesc, err := Open(s, "email", tc.desc, 1)
+		if err != nil || readDesc != tc.want || (cur == nil) != tc.first {
+			t.Errorf("%+v: cursor %v, readDesc %v, err %v; want readDesc %v", tc, cur, readDesc, err, tc.want)
+		}
+	}
+	if _, _, err := Open("garbage", "email", false, 1); roster.ErrorCode(err) != roster.EINVALID {
+		t.Fatalf("garbage cursor: %v", err)
+	}
+}

@@ -226,17 +226,12 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		where = append(where, "NOT active")
 	}
 
-	var cur *keyset.Cursor
-	if f.Cursor != "" {
-		c, err := keyset.Decode(f.Cursor, f.Sort, f.Desc, len(sortKeys[f.Sort]))
-		if err != nil {
-			return nil, err
-		}
-		cur = c
+	cur, readDesc, err := keyset.Open(f.Cursor, f.Sort, f.Desc, len(keys))
+	if err != nil {
+		return nil, err
 	}
-	// A Back cursor reads the rows before it in the opposite order; Paginate turns them.
 	dir, cmp := " ASC", ">"
-	if f.Desc != (cur != nil && cur.Back) {
+	if readDesc {
 		dir, cmp = " DESC", "<"
 	}
 	if cur != nil {
