@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
 
 // rosterBinary compiles this command into the test's temporary directory (the build
@@ -41,48 +40,9 @@ func rosterBinary(t *testing.T) string {
 }
 
 // testDatabase creates a PostgreSQL database of the test's own and drops it at the end.
-// The test fails when PostgreSQL cannot be reached, unless ROSTER_TEST_POSTGRES=off.
 func testDatabase(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("ROSTER_TEST_POSTGRES") == "off" {
-		t.Skip("ROSTER_TEST_POSTGRES=off: PostgreSQL tests skipped on purpose")
-	}
-	base := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	if u := os.Getenv("ROSTER_TEST_POSTGRES_URL"); u != "" {
-		base = u
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v (ROSTER_TEST_POSTGRES=off skips on purpose)", base, err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	name := "roster_serve_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.Database(t, "roster_serve", "")
 }
 
 // instance is one `roster serve` process.

@@ -2,12 +2,9 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,51 +17,15 @@ import (
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/jobs"
 	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
 	"github.com/roster-dev/roster/internal/sqlite"
 )
 
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // pgURL creates a schema of its own for the test (dropped at the end) and returns the URL
-// whose sessions use it. The test fails when PostgreSQL cannot be reached, unless
-// ROSTER_TEST_POSTGRES=off says to leave PostgreSQL out.
+// whose sessions use it and the schema's name.
 func pgURL(t *testing.T) (string, string) {
 	t.Helper()
-	if os.Getenv("ROSTER_TEST_POSTGRES") == "off" {
-		t.Skip("ROSTER_TEST_POSTGRES=off: PostgreSQL tests skipped on purpose")
-	}
-	base := defaultTestURL
-	if u := os.Getenv("ROSTER_TEST_POSTGRES_URL"); u != "" {
-		base = u
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v (ROSTER_TEST_POSTGRES=off skips on purpose)", base, err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "roster_jobs_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), schema
+	return pgtest.Schema(t, "roster_jobs")
 }
 
 func openPG(t *testing.T, u string) *postgres.DB {

@@ -3,16 +3,12 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
 
 // TestUploadErrorsByteOrderLinguisticDB: on a database whose default collation is
@@ -21,42 +17,14 @@ import (
 // where the two agree and the conformance suite could not tell.
 func TestUploadErrorsByteOrderLinguisticDB(t *testing.T) {
 	t.Parallel()
-	base := testURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v", base, err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	rand.Read(b[:])
-	name := "roster_test_icu_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"); err != nil {
-		t.Fatalf("create an ICU database: %v", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := Open(ctx, u.String(), Options{})
+	u := pgtest.Database(t, "roster_test_icu", "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
+	db, err := Open(ctx, u, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() {
-		db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err == nil {
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP DATABASE "+name)
-		}
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { db.Close() })
 	var linguistic bool
 	if err := db.pool.QueryRow(ctx, `SELECT 'a' < 'B'`).Scan(&linguistic); err != nil || !linguistic {
 		t.Fatalf("the database does not collate linguistically ('a' < 'B' = %v, %v): the test would prove nothing", linguistic, err)
