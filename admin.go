@@ -109,7 +109,8 @@ type UploadStore interface {
 	CreateUpload(ctx context.Context, u *Upload, r io.Reader) error
 	Upload(ctx context.Context, orgID, id string) (*Upload, error)
 	OpenUploadFile(ctx context.Context, orgID, id string) (io.ReadCloser, error)
-	// SaveUploadResult replaces the upload's report, base version and full error list.
+	// SaveUploadResult replaces the upload's report, base version and full error list;
+	// ECONFLICT when the upload is committed, whose report is final.
 	// errs yields the errors in any order (nil: none); the store pulls them one at a time,
 	// so a caller can stream millions of them from disk without holding them in memory.
 	SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs iter.Seq[RowError]) error

@@ -157,7 +157,8 @@ func (c *chunkReader) Close() error {
 	return nil
 }
 
-// SaveUploadResult replaces the upload's report, base version and full error list. errs
+// SaveUploadResult replaces the upload's report, base version and full error list, unless
+// the upload is committed (ECONFLICT: its report is final). errs
 // comes in any order and is pulled one error at a time by COPY into a temporary table;
 // one INSERT ... SELECT then numbers them in sorted order (the server's sort spills to
 // disk past work_mem), so seq is each error's place in the sorted list and a page of
@@ -167,13 +168,21 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 		return err
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE uploads SET report = $3, base_version = $4, updated_at = $5
-			WHERE org_id = $1 AND id = $2 AND status <> $6`, orgID, id, report, baseVersion, db.clock(), statusReceiving)
+		// The row lock orders this after a MarkUploadCommitted in flight: a report
+		// computed while another instance committed the upload must not replace its
+		// committed one.
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM uploads WHERE org_id = $1 AND id = $2 AND status <> $3 FOR UPDATE`,
+			orgID, id, statusReceiving).Scan(&status)
 		if err != nil {
 			return dbErr(err, "upload")
 		}
-		if tag.RowsAffected() == 0 {
-			return roster.Errorf(roster.ENOTFOUND, "upload not found")
+		if status == roster.UploadCommitted {
+			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE uploads SET report = $2, base_version = $3, updated_at = $4 WHERE id = $1`,
+			id, report, baseVersion, db.clock()); err != nil {
+			return dbErr(err, "upload")
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM upload_errors WHERE upload_id = $1`, id); err != nil {
 			return dbErr(err, "upload errors")

@@ -151,20 +151,29 @@ func (c *chunkReader) Close() error {
 // errorColumns is the column count of upload_errors_in rows as written.
 const errorColumns = 8
 
-// SaveUploadResult replaces the upload's report, base version and full error list. errs
-// comes in any order and is pulled one error at a time: the errors go to upload_errors_in,
-// whose primary key sorts them on disk, then one INSERT ... SELECT walks that key and
-// numbers them, so seq is each error's place in the sorted list and a page of
+// SaveUploadResult replaces the upload's report, base version and full error list, unless
+// the upload is committed (ECONFLICT: its report is final). errs comes in any order and is
+// pulled one error at a time: the errors go to upload_errors_in, whose primary key sorts
+// them on disk, then one INSERT ... SELECT walks that key and numbers them, so seq is each error's place in the sorted list and a page of
 // UploadErrors is a primary-key range however deep it is.
 func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []byte, baseVersion int64, errs iter.Seq[roster.RowError]) error {
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
 	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE uploads SET report = ?, base_version = ?, updated_at = ?
-			WHERE id = ? AND org_id = ? AND status <> ?`, report, baseVersion, ts(db.clock()), id, orgID, statusReceiving)
-		if err := affectedOne(res, err, "upload"); err != nil {
-			return err
+		// A report computed while the upload was being committed must not replace the
+		// committed one.
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM uploads WHERE id = ? AND org_id = ? AND status <> ?`, id, orgID, statusReceiving).Scan(&status)
+		if err != nil {
+			return dbError(err, "upload")
+		}
+		if status == roster.UploadCommitted {
+			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET report = ?, base_version = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
+			report, baseVersion, ts(db.clock()), id, orgID); err != nil {
+			return dbError(err, "upload")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM upload_errors WHERE upload_id = ?`, id); err != nil {
 			return dbError(err, "upload errors")

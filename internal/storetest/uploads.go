@@ -307,6 +307,18 @@ func testUploadCommit(t *testing.T, e *env) {
 	if got.BatchID != b.ID {
 		t.Fatalf("a second commit changed the batch to %s", got.BatchID)
 	}
+	// A report computed while the upload was being committed (another instance validating
+	// it again) does not replace the committed one, nor its errors.
+	wantCode(t, e.s.SaveUploadResult(e.ctx, o.ID, u.ID, []byte(`{"stale":true}`), 7,
+		slices.Values([]roster.RowError{{Row: 2, Column: roster.ColFirstName, Code: roster.CodeMissingRequired, Message: "m"}})),
+		roster.ECONFLICT, "SaveUploadResult of a committed upload")
+	got, _ = e.s.Upload(e.ctx, o.ID, u.ID)
+	if got.Status != roster.UploadCommitted || string(got.Report) != `{"committed":true}` || got.BatchID != b.ID {
+		t.Fatalf("saving a result over a committed upload changed it: %+v", got)
+	}
+	if errs, err := e.s.UploadErrors(e.ctx, o.ID, u.ID, 0, 0); err != nil || len(errs) != 0 {
+		t.Fatalf("saving a result over a committed upload left errors: %v, %v", errs, err)
+	}
 	wantCode(t, e.s.MarkUploadCommitted(e.ctx, o.ID, "upl_00000000000000000000000000", b.ID, nil), roster.ENOTFOUND, "MarkUploadCommitted(unknown)")
 }
 

@@ -196,7 +196,7 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		data["Report"] = rep
-		if !rep.Valid {
+		if !rep.Valid || rep.Committed { // committed meanwhile: the page shows the result
 			http.Redirect(w, r, "/uploads/"+u.ID, http.StatusSeeOther)
 			return nil
 		}

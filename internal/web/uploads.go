@@ -277,6 +277,14 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 		if cause := context.Cause(saveCtx); cause != nil && ctx.Err() == nil {
 			return nil, cause // the spill file failed, not the store
 		}
+		if roster.ErrorCode(err) == roster.ECONFLICT {
+			// Committed meanwhile, by another request or instance: its report is final,
+			// and this one (computed against learners the commit may have changed) is
+			// dropped.
+			if cu, uerr := s.store.Upload(ctx, orgID, u.ID); uerr == nil && cu.Status == roster.UploadCommitted {
+				return reportOf(cu)
+			}
+		}
 		return nil, err
 	}
 	u.Report, u.BaseVersion = b, org.LearnersVersion
@@ -368,19 +376,26 @@ func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep
 	defer rc.Close()
 	rep, err = importer.Commit(ctx, s.store, importer.Input{Name: u.FileName, R: rc},
 		importer.Env{Org: org, Limits: s.cfg.Limits}, u.BaseVersion, p.actor())
-	if roster.ErrorCode(err) == roster.ESTALE {
+	revalidate := func() (*roster.ImportReport, bool, error) {
 		rc.Close()
-		rep, err = s.validate(ctx, p.Org.ID, u, nil)
+		rep, err := s.validate(ctx, p.Org.ID, u, nil)
+		if err == nil && rep.Committed {
+			// Another instance committed this very upload while this one waited for
+			// the organization: that commit is the one that counts.
+			outcome = "already_committed"
+			return rep, false, nil
+		}
 		return rep, true, err
+	}
+	if roster.ErrorCode(err) == roster.ESTALE {
+		return revalidate()
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	rep.ID = id
 	if !rep.Valid { // the organization changed (its domains, say) without a learner write
-		rc.Close()
-		rep, err = s.validate(ctx, p.Org.ID, u, nil)
-		return rep, true, err
+		return revalidate()
 	}
 	s.metrics.rows.WithLabelValues("commit").Add(float64(rep.Rows))
 	rep.Committed = true

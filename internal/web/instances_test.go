@@ -1,0 +1,223 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
+)
+
+// pgInstances starts n servers, each with its own store (its own connection pool, its
+// own caches and locks), on one PostgreSQL schema: several instances behind a balancer,
+// in one test process so that the race can be aimed.
+func pgInstances(t *testing.T, n int) []*env {
+	t.Helper()
+	u, _ := pgtest.Schema(t, "roster_web")
+	out := make([]*env, n)
+	for i := range out {
+		st, err := postgres.Open(context.Background(), u, postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		srv, err := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv)
+		t.Cleanup(ts.Close)
+		t.Cleanup(func() { srv.Wait(context.Background()) })
+		out[i] = &env{t: t, store: st, srv: srv, ts: ts}
+	}
+	return out
+}
+
+// peopleCSV is n learners of acme.com in one department.
+func peopleCSV(n int, dept string) string {
+	var sb strings.Builder
+	sb.WriteString("first_name,last_name,employee_email,department\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "Ada,Lovelace,ada%d@acme.com,%s\n", i, dept)
+	}
+	return sb.String()
+}
+
+// commitAll posts the commits at once, one per (client, upload ID), and returns the
+// responses in the same order.
+func commitAll(t *testing.T, clients []*api, ids []string) []*resp {
+	t.Helper()
+	out := make([]*resp, len(ids))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range ids {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest("POST", clients[i].e.ts.URL+"/api/v1/uploads/"+ids[i]+"/commit", nil)
+			req.Header.Set("Authorization", "Bearer "+clients[i].token)
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("commit %d: %v", i, err)
+				return
+			}
+			defer r.Body.Close()
+			b, _ := io.ReadAll(r.Body)
+			out[i] = &resp{r, string(b)}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
+}
+
+// TestSameUploadCommittedThroughTwoInstances: a double submit that the balancer spreads
+// over two instances. The per-process lock cannot see it; the organization's lock and the
+// upload's row do: one batch, and the upload keeps the report of the commit that wrote it
+// (the other instance, finding the learners moved, checks the file again, and that
+// report must not replace the committed one).
+func TestSameUploadCommittedThroughTwoInstances(t *testing.T) {
+	t.Parallel()
+	in := pgInstances(t, 2)
+	tn := in[0].tenant("acme")
+	a, b := in[0].api(tn.Token), in[1].api(tn.Token)
+	const n = 20000
+	for round := range 3 {
+		rep := decode[roster.ImportReport](t, a.upload("people.csv", peopleCSV(n, fmt.Sprint("Dept ", round))))
+		if !rep.Valid {
+			t.Fatalf("round %d: the file is invalid: %+v", round, rep.Summary)
+		}
+		res := commitAll(t, []*api{a, b}, []string{rep.ID, rep.ID})
+		var batch string
+		for i, r := range res {
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("round %d: commit through instance %d: %d %s", round, i, r.StatusCode, r.Body)
+			}
+			got := decode[roster.ImportReport](t, r)
+			if !got.Committed || got.BatchID == "" {
+				t.Fatalf("round %d: commit through instance %d answered an uncommitted report: %.300s", round, i, r.Body)
+			}
+			if batch != "" && got.BatchID != batch {
+				t.Fatalf("round %d: the two commits name two batches: %s and %s", round, batch, got.BatchID)
+			}
+			batch = got.BatchID
+		}
+		for i, c := range []*api{a, b} {
+			got := decode[roster.ImportReport](t, c.get("/api/v1/uploads/"+rep.ID))
+			if !got.Committed || got.BatchID != batch {
+				t.Fatalf("round %d: instance %d shows the upload as committed=%v batch=%q (want %s): %+v",
+					round, i, got.Committed, got.BatchID, batch, got.Summary)
+			}
+			want := roster.Summary{New: n}
+			if round > 0 {
+				want = roster.Summary{Updated: n}
+			}
+			if got.Summary.New != want.New || got.Summary.Updated != want.Updated {
+				t.Fatalf("round %d: instance %d shows the summary %+v, want %d new, %d updated: the committed report was replaced",
+					round, i, got.Summary, want.New, want.Updated)
+			}
+		}
+		batches, err := in[0].store.ImportBatches(context.Background(), tn.Org.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batches) != round+1 {
+			t.Fatalf("round %d: %d import batches, want %d: one upload was written twice", round, len(batches), round+1)
+		}
+	}
+	if c, err := in[1].store.Lookup(tn.Org.ID).CountLearners(context.Background()); err != nil || c != n {
+		t.Fatalf("%d learners (%v), want %d", c, err, n)
+	}
+}
+
+// TestRacingCommitsAcrossInstances: two admins preview two files at the same version of
+// the directory and commit them at once through two instances. One commit writes; the
+// other finds the learners moved, writes nothing, and answers 409 with its file checked
+// again against what the first wrote; committed after that, it writes its changes.
+func TestRacingCommitsAcrossInstances(t *testing.T) {
+	t.Parallel()
+	in := pgInstances(t, 2)
+	tn := in[0].tenant("acme")
+	a, b := in[0].api(tn.Token), in[1].api(tn.Token)
+	const n = 20000
+	r1 := decode[roster.ImportReport](t, a.upload("rd.csv", peopleCSV(n, "R&D")))
+	r2 := decode[roster.ImportReport](t, b.upload("sales.csv", peopleCSV(n, "Sales")))
+	if r1.Summary.New != n || r2.Summary.New != n {
+		t.Fatalf("previews: %+v and %+v, want %d new each", r1.Summary, r2.Summary, n)
+	}
+	res := commitAll(t, []*api{a, b}, []string{r1.ID, r2.ID})
+	won, lost := -1, -1
+	for i, r := range res {
+		switch r.StatusCode {
+		case http.StatusOK:
+			won = i
+		case http.StatusConflict:
+			lost = i
+		default:
+			t.Fatalf("commit %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if won < 0 || lost < 0 {
+		t.Fatalf("want one commit and one conflict, got %d and %d", res[0].StatusCode, res[1].StatusCode)
+	}
+	if !strings.Contains(res[lost].Body, `"stale"`) {
+		t.Fatalf("the losing commit did not say the learners moved: %s", res[lost].Body)
+	}
+	store := in[0].store
+	if c, err := store.Lookup(tn.Org.ID).CountLearners(context.Background()); err != nil || c != n {
+		t.Fatalf("%d learners after the race (%v), want %d: a duplicate or a lost write", c, err, n)
+	}
+	batches, err := store.ImportBatches(context.Background(), tn.Org.ID, 10)
+	if err != nil || len(batches) != 1 {
+		t.Fatalf("%d batches (%v), want 1", len(batches), err)
+	}
+	clients, ids, depts := []*api{a, b}, []string{r1.ID, r2.ID}, []string{"R&D", "Sales"}
+	// The loser's upload was checked again, against the winner's learners, on both
+	// instances' view: every row is now an update of its department.
+	for i, c := range clients {
+		got := decode[roster.ImportReport](t, c.get("/api/v1/uploads/"+ids[lost]))
+		if got.Committed || got.Summary.New != 0 || got.Summary.Updated != n {
+			t.Fatalf("instance %d: the losing upload's report after the race: committed=%v %+v, want %d updated",
+				i, got.Committed, got.Summary, n)
+		}
+	}
+	if c := countIn(t, store, tn.Org.ID, depts[won]); c != n {
+		t.Fatalf("%d learners in %s after the race, want all %d", c, depts[won], n)
+	}
+	// Committed again, the re-validated upload writes its changes.
+	r := clients[lost].do("POST", "/api/v1/uploads/"+ids[lost]+"/commit", nil, "")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("second commit of the re-validated upload: %d %s", r.StatusCode, r.Body)
+	}
+	if c := countIn(t, store, tn.Org.ID, depts[lost]); c != n {
+		t.Fatalf("%d learners in %s after the second commit, want all %d", c, depts[lost], n)
+	}
+}
+
+// countIn counts the organization's learners in a department, page by page.
+func countIn(t *testing.T, store roster.Store, orgID, dept string) int {
+	t.Helper()
+	f := roster.LearnerFilter{Department: dept, Limit: 1000}
+	n := 0
+	for {
+		page, err := store.Learners(context.Background(), orgID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Learners)
+		if page.NextCursor == "" {
+			return n
+		}
+		f.Cursor = page.NextCursor
+	}
+}
