@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -195,9 +197,13 @@ func SQLiteShellImport(ctx context.Context, csvPath, dbPath string) (time.Durati
 
 // PsqlCopy times psql's \copy of csvPath into a new table of the file's columns with the
 // same unique indexes as learners, in a scratch schema that is dropped afterwards.
-func PsqlCopy(ctx context.Context, url, csvPath string) (time.Duration, error) {
+func PsqlCopy(ctx context.Context, storeURL, csvPath string) (time.Duration, error) {
 	if _, err := exec.LookPath("psql"); err != nil {
 		return 0, fmt.Errorf("psql is not installed (apt-get install postgresql-client)")
+	}
+	url, err := PsqlURL(storeURL)
+	if err != nil {
+		return 0, err
 	}
 	schema := fmt.Sprintf("bench_floor_%d", time.Now().UnixNano())
 	psql := func(sql string) error {
@@ -225,9 +231,13 @@ func PsqlCopy(ctx context.Context, url, csvPath string) (time.Duration, error) {
 // and none of the others: PostgreSQL's own loader writing the rows our commit writes, into
 // the same columns and unique indexes. The rows are first exported to tmpPath (removed
 // afterwards); the floor table lives in a scratch schema that is dropped afterwards.
-func PsqlCopyStored(ctx context.Context, url, slug, tmpPath string) (time.Duration, error) {
+func PsqlCopyStored(ctx context.Context, storeURL, slug, tmpPath string) (time.Duration, error) {
 	if _, err := exec.LookPath("psql"); err != nil {
 		return 0, fmt.Errorf("psql is not installed (apt-get install postgresql-client)")
+	}
+	url, err := PsqlURL(storeURL)
+	if err != nil {
+		return 0, err
 	}
 	psqlOut := func(sql string) (string, error) {
 		out, err := exec.CommandContext(ctx, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql).CombinedOutput()
@@ -276,4 +286,66 @@ func PsqlCopyStored(ctx context.Context, url, slug, tmpPath string) (time.Durati
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// pgxOnly are the URL parameters pgx (and pgxpool) read for themselves: libpq, and so
+// psql and pg_dump, refuse them.
+var pgxOnly = map[string]bool{
+	"pool_max_conns": true, "pool_min_conns": true, "pool_min_idle_conns": true,
+	"pool_max_conn_lifetime": true, "pool_max_conn_lifetime_jitter": true,
+	"pool_max_conn_idle_time": true, "pool_health_check_period": true,
+	"statement_cache_capacity": true, "description_cache_capacity": true,
+	"default_query_exec_mode": true, "min_read_buffer_size": true, "servicefile": true,
+}
+
+// libpqParams are the URL parameters libpq knows (PostgreSQL 15-17's list).
+var libpqParams = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "channel_binding": true, "connect_timeout": true, "client_encoding": true,
+	"options": true, "application_name": true, "fallback_application_name": true,
+	"keepalives": true, "keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
+	"tcp_user_timeout": true, "replication": true, "gssencmode": true, "sslmode": true,
+	"requiressl": true, "sslcompression": true, "sslcert": true, "sslkey": true, "sslpassword": true,
+	"sslcertmode": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true,
+	"requirepeer": true, "require_auth": true, "ssl_min_protocol_version": true,
+	"ssl_max_protocol_version": true, "krbsrvname": true, "gsslib": true, "gssdelegation": true,
+	"service": true, "target_session_attrs": true, "load_balance_hosts": true,
+}
+
+// PsqlURL turns a store URL into one psql accepts for the same database and session
+// settings. pgx takes parameters libpq refuses: its pool's settings (dropped here), and
+// any parameter it does not know as a session setting, search_path for one (passed here
+// as -c in options, which both understand). Without this, the floors failed on a URL
+// that `roster` itself accepts.
+func PsqlURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("not a postgres:// URL")
+	}
+	q := u.Query()
+	var settings []string
+	for k, vs := range q {
+		switch {
+		case pgxOnly[k]:
+			q.Del(k)
+		case !libpqParams[k]:
+			for _, v := range vs {
+				// options splits on spaces; a backslash keeps one in a value.
+				v = strings.NewReplacer(`\`, `\\`, " ", `\ `).Replace(v)
+				settings = append(settings, "-c "+k+"="+v)
+			}
+			q.Del(k)
+		}
+	}
+	if len(settings) > 0 {
+		slices.Sort(settings) // map order is random; the URL is not
+		if o := q.Get("options"); o != "" {
+			settings = append([]string{o}, settings...)
+		}
+		q.Set("options", strings.Join(settings, " "))
+	}
+	// Encode writes a space as "+", which libpq does not decode; a "+" of a value is
+	// written %2B, so every "+" left is a space.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	return u.String(), nil
 }
