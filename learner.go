@@ -169,6 +169,7 @@ type Store interface {
 	LearnerStore
 	AdminStore
 	UploadStore
+	JobRuns
 	// Close releases the connections.
 	Close() error
 }

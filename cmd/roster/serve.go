@@ -265,7 +265,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger.Info("serving", "addr", ln.Addr().String(), "metrics", metricsAt, "metrics_token", c.MetricsToken != "",
 		"store", storeKind(c.DB), "upload_ttl", c.UploadTTL.String())
 
-	runner := &jobs.Runner{Locker: locker, Logger: logger, OnRun: jm.observe}
+	runner := &jobs.Runner{Locker: locker, Runs: store, Logger: logger, OnRun: jm.observe}
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)

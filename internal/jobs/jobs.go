@@ -30,6 +30,15 @@ type Job struct {
 // Runner runs jobs under their locks.
 type Runner struct {
 	Locker roster.Locker
+	// Runs, when set, keeps each job's last completed run in the store, and a job runs
+	// when Every has passed since then, whichever instance ran it and however often
+	// instances restart or hand the job over. Without it, an instance that takes a job
+	// runs it at once, then at every Every.
+	Runs roster.JobRuns
+	// Check is how often an instance looks for due work and tries the locks it does not
+	// hold: by default the shorter of a minute and the job's period. With Runs, a job
+	// runs at most a Check after it is due.
+	Check  time.Duration
 	Logger *slog.Logger // slog.Default() when nil
 	// OnRun, when set, hears of every run this instance made (for metrics).
 	OnRun func(job string, took time.Duration, err error)
@@ -61,8 +70,8 @@ func (r *Runner) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// loop runs one job: at start, then at every tick, it takes the job's lock (or checks
-// that it still holds it) and runs the job only while it holds it.
+// loop runs one job: at start, then at every tick (every check), it takes the job's lock
+// (or checks that it still holds it) and runs the job, when due, only while it holds it.
 //
 // The holder keeps the lock between runs: if the lock were released after each run, an
 // instance whose tick comes a moment later would take it and run the same work again.
@@ -72,7 +81,7 @@ func (r *Runner) logger() *slog.Logger {
 // instances run: whoever takes the lock at a tick is the only one that runs at that tick.
 func (r *Runner) loop(ctx context.Context, j Job) {
 	log := r.logger().With("job", j.Name)
-	t := time.NewTicker(j.Every)
+	t := time.NewTicker(r.check(j))
 	defer t.Stop()
 	var unlock func()
 	defer func() {
@@ -97,7 +106,17 @@ func (r *Runner) loop(ctx context.Context, j Job) {
 			if !holding {
 				log.Info("this instance runs the job")
 			}
-			r.runOnce(ctx, log, j)
+			if r.due(ctx, log, j) {
+				start := time.Now()
+				if err := r.runOnce(ctx, log, j); err == nil && r.Runs != nil {
+					// Recorded after the run: a run cut short (a crash, a lost lock) is run
+					// again, so jobs must be idempotent, which they are anyway. A failed
+					// run is not recorded either: it is tried again at the next check.
+					if err := r.Runs.RecordJobRun(ctx, j.Name, start); err != nil && ctx.Err() == nil {
+						log.Warn("cannot record the job's run: it may run again before it is due", "err", err)
+					}
+				}
+			}
 		case holding:
 			log.Info("another instance runs the job now")
 		}
@@ -110,7 +129,32 @@ func (r *Runner) loop(ctx context.Context, j Job) {
 	}
 }
 
-func (r *Runner) runOnce(ctx context.Context, log *slog.Logger, j Job) {
+// check is the period of j's ticker.
+func (r *Runner) check(j Job) time.Duration {
+	if r.Check > 0 {
+		return min(r.Check, j.Every)
+	}
+	return min(time.Minute, j.Every)
+}
+
+// due says whether j should run now: always without Runs; with it, when Every has passed
+// since its last completed run (less half a check: ticks are a check apart, and a run due
+// a moment after a tick would otherwise wait a whole check).
+func (r *Runner) due(ctx context.Context, log *slog.Logger, j Job) bool {
+	if r.Runs == nil {
+		return true
+	}
+	last, ok, err := r.Runs.JobLastRun(ctx, j.Name)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("cannot read the job's last run: trying again at the next check", "err", err)
+		}
+		return false
+	}
+	return !ok || time.Since(last) >= j.Every-r.check(j)/2
+}
+
+func (r *Runner) runOnce(ctx context.Context, log *slog.Logger, j Job) error {
 	start := time.Now()
 	err := func() (err error) {
 		defer func() {
@@ -132,4 +176,5 @@ func (r *Runner) runOnce(ctx context.Context, log *slog.Logger, j Job) {
 	default:
 		log.Debug("job done", "took", took)
 	}
+	return err
 }

@@ -361,3 +361,112 @@ func TestRunnerReports(t *testing.T) {
 	}
 	unlock()
 }
+
+// store is what a runner with Runs needs: the locks and the record of runs.
+type store interface {
+	roster.Locker
+	roster.JobRuns
+}
+
+// TestRunnerRunsWhenDuePostgres / SQLite: with Runs, a job runs once per period across
+// instances and restarts. An instance that starts (or takes the job over) after another
+// ran it does not run it again until the period has passed since that run; a failed run
+// is not recorded and is tried again at the next check.
+func TestRunnerRunsWhenDuePostgres(t *testing.T) {
+	u, _ := pgURL(t)
+	checkRunsWhenDue(t, openPG(t, u), openPG(t, u))
+}
+
+func TestRunnerRunsWhenDueSQLite(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkRunsWhenDue(t, db, db)
+}
+
+func checkRunsWhenDue(t *testing.T, a, b store) {
+	const check = 20 * time.Millisecond
+	ctx := context.Background()
+	var runs atomic.Int32
+	var fail atomic.Bool
+	job := jobs.Job{Name: "nightly", Every: time.Hour, Run: func(context.Context) error {
+		runs.Add(1)
+		if fail.Load() {
+			return errors.New("the HR system is down")
+		}
+		return nil
+	}}
+	// start runs the job on one instance until the returned function stops it.
+	start := func(s store) func() {
+		c, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		r := &jobs.Runner{Locker: s, Runs: s, Check: check, Logger: quiet()}
+		go func() {
+			defer close(done)
+			if err := r.Run(c, job); err != nil {
+				t.Error(err)
+			}
+		}()
+		return func() { cancel(); <-done }
+	}
+	waitRuns := func(n int32, what string) {
+		t.Helper()
+		for i := 0; i < 250 && runs.Load() < n; i++ {
+			time.Sleep(check)
+		}
+		if got := runs.Load(); got != n {
+			t.Fatalf("%s: %d runs, want %d", what, got, n)
+		}
+	}
+
+	// Never ran: the first instance runs it at once, and records it.
+	before := time.Now()
+	stopA := start(a)
+	waitRuns(1, "first start")
+	time.Sleep(10 * check)
+	stopA()
+	if got := runs.Load(); got != 1 {
+		t.Fatalf("%d runs within a few checks of an hourly job", got)
+	}
+	last, ok, err := b.JobLastRun(ctx, "nightly")
+	if err != nil || !ok || last.Before(before.Add(-time.Second)) {
+		t.Fatalf("the run was not recorded: %v %v %v", last, ok, err)
+	}
+
+	// A restart, or the other instance taking over: not due, so no run.
+	stopB := start(b)
+	time.Sleep(15 * check)
+	if got := runs.Load(); got != 1 {
+		stopB()
+		t.Fatalf("an instance that started after the run ran it again (%d runs)", got)
+	}
+	// The period passes (its last run moved an hour and a minute back): it runs once.
+	if err := b.RecordJobRun(ctx, "nightly", last.Add(-61*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	waitRuns(2, "once due")
+	time.Sleep(10 * check)
+	if got := runs.Load(); got != 2 {
+		t.Fatalf("%d runs after it came due, want 2", got)
+	}
+	stopB()
+
+	// Due again, and failing: tried at each check, never recorded as run.
+	if err := a.RecordJobRun(ctx, "nightly", time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	stopA = start(a)
+	for i := 0; i < 250 && runs.Load() < 5; i++ {
+		time.Sleep(check)
+	}
+	stopA()
+	if got := runs.Load(); got < 5 {
+		t.Fatalf("a failing job ran %d times in all, want it tried again at each check", got)
+	}
+	if got, _, _ := a.JobLastRun(ctx, "nightly"); time.Since(got) < time.Hour {
+		t.Fatalf("a failed run was recorded as the last run (%v)", got)
+	}
+}

@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/roster-dev/roster"
 )
@@ -54,4 +57,27 @@ func (db *DB) TryLock(ctx context.Context, name string) (unlock func(), ok bool,
 			conn.Release()
 		})
 	}, true, nil
+}
+
+// JobLastRun returns the start of the job's last completed run; see roster.JobRuns.
+func (db *DB) JobLastRun(ctx context.Context, name string) (time.Time, bool, error) {
+	var at time.Time
+	err := db.pool.QueryRow(ctx, `SELECT last_run_at FROM job_runs WHERE name = $1`, name).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, dbErr(err, "job run")
+	}
+	return at.UTC(), true, nil
+}
+
+// RecordJobRun records a completed run of the job; see roster.JobRuns.
+func (db *DB) RecordJobRun(ctx context.Context, name string, at time.Time) error {
+	if name == "" {
+		return roster.Errorf(roster.EINVALID, "a job needs a name")
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO job_runs (name, last_run_at) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at`, name, at)
+	return dbErr(err, "job run")
 }

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/roster-dev/roster"
 )
@@ -33,4 +36,27 @@ func (db *DB) TryLock(ctx context.Context, name string) (unlock func(), ok bool,
 	}
 	var once sync.Once
 	return func() { once.Do(func() { heldLocks.Delete(k) }) }, true, nil
+}
+
+// JobLastRun returns the start of the job's last completed run; see roster.JobRuns.
+func (db *DB) JobLastRun(ctx context.Context, name string) (time.Time, bool, error) {
+	var at int64
+	err := db.r.QueryRowContext(ctx, `SELECT last_run_at FROM job_runs WHERE name = ?`, name).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, dbError(err, "job run")
+	}
+	return fromTS(at), true, nil
+}
+
+// RecordJobRun records a completed run of the job; see roster.JobRuns.
+func (db *DB) RecordJobRun(ctx context.Context, name string, at time.Time) error {
+	if name == "" {
+		return roster.Errorf(roster.EINVALID, "a job needs a name")
+	}
+	_, err := db.w.ExecContext(ctx, `INSERT INTO job_runs (name, last_run_at) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at`, name, ts(at))
+	return dbError(err, "job run")
 }

@@ -85,6 +85,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
 		{"SignInFailures", testSignInFailures},
+		{"JobRuns", testJobRuns},
 		{"UploadRoundTrip", testUploadRoundTrip},
 		{"UploadReadError", testUploadReadError},
 		{"UploadErrors", testUploadErrors},
