@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/roster-dev/roster/internal/importer/csvfile"
@@ -74,6 +75,10 @@ func open(r io.Reader, maxBytes int64) (*source, *formatError, error) {
 		if err != nil {
 			if errors.Is(err, errTooLarge) || errors.Is(err, xlsxfile.ErrTooLarge) {
 				return nil, &formatError{"file_too_large", ""}, nil
+			}
+			if errors.Is(err, xlsxfile.ErrRowTooLarge) {
+				return nil, &formatError{"unsupported_format", fmt.Sprintf("A row or a cell of the workbook is larger than %d MiB, which no row of learners is: "+
+					"the workbook cannot be read safely. Check the file, or export it as CSV.", xlsxfile.MaxRowXML>>20)}, nil
 			}
 			return nil, &formatError{"unsupported_format", "This file is a zip archive but not an Excel workbook (.xlsx). Upload a CSV or XLSX file."}, nil
 		}

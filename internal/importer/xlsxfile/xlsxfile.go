@@ -5,6 +5,7 @@ package xlsxfile
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,9 @@ var (
 	// ErrTooLarge is returned (wrapped) when the file passes maxBytes, or when what the zip
 	// holds would take too much room once unpacked (a zip bomb).
 	ErrTooLarge = errors.New("the workbook is too large")
+	// ErrRowTooLarge is returned (wrapped) for a worksheet row, or a shared string, larger
+	// than MaxRowXML: excelize would hold it whole in memory.
+	ErrRowTooLarge = errors.New("a row of the workbook is too large")
 )
 
 const (
@@ -35,6 +39,12 @@ const (
 	MaxInMemoryBytes = 128 << 20
 	// xmlInMemory is excelize's UnzipXMLSizeLimit: larger sheets go to temporary files.
 	xmlInMemory = 16 << 20
+	// MaxRowXML bounds the XML of one worksheet row (<row>...</row>), one shared string
+	// (<si>...</si>), and any text or tag between two "<". excelize decodes a row, and a
+	// cell's text, whole: without this a 3 MB workbook holding one 3 GiB cell (within
+	// MaxUnzippedBytes) took 20 GB of memory. A row of learners is a few hundred bytes;
+	// the CSV reader's bound is 1 MiB of cells (escaping can make XML six times larger).
+	MaxRowXML = 8 << 20
 )
 
 // Reader yields the non-empty rows of the first worksheet. It implements rows.Reader.
@@ -128,7 +138,83 @@ func checkZip(f *os.File, size int64) error {
 	if total > MaxUnzippedBytes || inMemory > MaxInMemoryBytes {
 		return fmt.Errorf("%w: it unpacks to %d bytes", ErrTooLarge, total)
 	}
+	for _, e := range zr.File {
+		if e.UncompressedSize64 <= MaxRowXML {
+			continue // no row in it can be larger
+		}
+		name := strings.ToLower(strings.ReplaceAll(e.Name, `\`, "/"))
+		item := ""
+		switch {
+		case strings.HasPrefix(name, "xl/worksheets/") && strings.HasSuffix(name, ".xml"):
+			item = "row"
+		case name == "xl/sharedstrings.xml":
+			item = "si"
+		default:
+			continue
+		}
+		if err := checkItems(e, item); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkItems reads a part of the zip through once (before excelize does) and fails when
+// an item (a row, a shared string), or what lies between two "<", passes MaxRowXML.
+// Written by hand: no XML library bounds a token's size, and encoding/xml, like excelize,
+// allocates each token whole.
+func checkItems(e *zip.File, item string) error {
+	rc, err := e.Open()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+	}
+	defer rc.Close()
+	var (
+		buf       = make([]byte, 256<<10)
+		sinceLT   int64 // bytes since the last "<"
+		sinceItem int64 // bytes since the last item began
+		name      []byte
+		inName    = false // reading the element name after "<"
+	)
+	for {
+		n, err := rc.Read(buf)
+		for i := 0; i < n; {
+			if !inName {
+				j := bytes.IndexByte(buf[i:n], '<')
+				if j < 0 {
+					sinceLT += int64(n - i)
+					sinceItem += int64(n - i)
+					break
+				}
+				sinceLT, sinceItem = 0, sinceItem+int64(j+1)
+				i += j + 1
+				inName, name = true, name[:0]
+				continue
+			}
+			c := buf[i]
+			i++
+			sinceLT++
+			sinceItem++
+			if c == ' ' || c == '>' || c == '/' || c == '\t' || c == '\n' || c == '\r' {
+				inName = false
+				// <row ...> or a prefixed <x:row ...>; </row> begins with "/" and is not one.
+				if n := string(name); n == item || strings.HasSuffix(n, ":"+item) {
+					sinceItem = 0
+				}
+			} else if len(name) < 64 {
+				name = append(name, c)
+			}
+		}
+		if sinceLT > MaxRowXML || sinceItem > MaxRowXML {
+			return fmt.Errorf("%w: %s (an item <%s> or a token) passes %d MiB", ErrRowTooLarge, e.Name, item, MaxRowXML>>20)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+		}
+	}
 }
 
 // Next returns the next row that has at least one cell, numbered as the sheet numbers it;

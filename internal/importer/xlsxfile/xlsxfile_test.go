@@ -275,3 +275,84 @@ func TestLargeSheetStreamsAndCleansUp(t *testing.T) {
 		t.Fatalf("temporary files left: %v", left)
 	}
 }
+
+// rezip copies a workbook, replacing the parts named in parts.
+func rezip(t *testing.T, data []byte, parts map[string][]byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := parts[f.Name]; ok {
+			w.Write(p)
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(w, rc)
+		rc.Close()
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// A small workbook whose one cell, row or shared string unpacks to more than MaxRowXML is
+// refused before excelize reads it (it would hold it whole in memory: a 3 MB file with a
+// 3 GiB cell took 20 GB), whatever the XML's namespace prefix; many ordinary rows adding up
+// to more than MaxRowXML are fine (TestLargeSheetStreamsAndCleansUp).
+func TestRowTooLarge(t *testing.T) {
+	data := workbook(t, func(f *excelize.File) { _ = f.SetCellValue("Sheet1", "A1", "first_name") })
+	huge := strings.Repeat("A", MaxRowXML+1)
+	runs := strings.Repeat("<r><t>AAAAAAAAAAAAAAAA</t></r>", MaxRowXML/30+1)
+	sheet := func(rows string) []byte {
+		return []byte(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` +
+			`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` + rows + `</sheetData></worksheet>`)
+	}
+	cases := map[string]map[string][]byte{
+		"one cell's text": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" t="inlineStr"><is><t>` + huge + `</t></is></c></row>`)},
+		"a row of many runs": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" t="inlineStr"><is>` + runs + `</is></c></row>`)},
+		"an attribute": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" s="` + huge + `"/></row>`)},
+		"a prefixed row": {"xl/worksheets/sheet1.xml": []byte(`<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
+			`<x:row r="1"><x:c r="A1" t="inlineStr"><x:is>` + runs + `</x:is></x:c></x:row></x:sheetData></x:worksheet>`)},
+		"a shared string": {"xl/sharedStrings.xml": []byte(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si>` + runs + `</si></sst>`)},
+	}
+	for name, parts := range cases {
+		t.Run(name, func(t *testing.T) {
+			bomb := rezip(t, data, parts)
+			x, err := New(bytes.NewReader(bomb), 256<<20)
+			if err == nil {
+				x.Close()
+			}
+			if !errors.Is(err, ErrRowTooLarge) {
+				t.Fatalf("a %d-byte workbook with %s over %d MiB: %v, want ErrRowTooLarge", len(bomb), name, MaxRowXML>>20, err)
+			}
+		})
+	}
+	// Rows just under the bound, many of them, are read.
+	var rows strings.Builder
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&rows, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>%s</t></is></c></row>`, i, i, strings.Repeat("B", MaxRowXML-100))
+	}
+	x, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": sheet(rows.String())})), 256<<20)
+	if err != nil {
+		t.Fatalf("rows under the bound: %v", err)
+	}
+	defer x.Close()
+	for i := 1; i <= 3; i++ {
+		r, err := x.Next()
+		if err != nil || len(r.Cells) != 1 || len(r.Cells[0]) != MaxRowXML-100 {
+			t.Fatalf("row %d: %v, %d cells", i, err, len(r.Cells))
+		}
+	}
+}
