@@ -1,14 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +151,7 @@ func TestSignInAndOut(t *testing.T) {
 		t.Fatalf("signed-in /learners: %d", r.StatusCode)
 	}
 	// Open redirects are refused.
-	for _, next := range []string{"//evil.com/x", "https://evil.com", "/\\evil.com"} {
+	for _, next := range []string{"//evil.com/x", "https://evil.com", "/\\evil.com", "/\t/evil.com", "/\n/evil.com", "/\x00x"} {
 		if got := safeNext(next); got != "/learners" {
 			t.Errorf("safeNext(%q) = %q", next, got)
 		}
@@ -304,6 +307,59 @@ func TestCSRFOnEveryForm(t *testing.T) {
 	}
 	if n := len(mustTokens(t, e, tn.Org.ID)); n != 1 {
 		t.Fatalf("%d tokens: a refused form wrote something", n)
+	}
+}
+
+// TestFormsRefuseMultipart: a form post other than the upload is url-encoded, 64 KiB at
+// most. A multipart body is refused before it is read: it once skipped the CSRF check of
+// every signed-in form (the upload handler checks its own token, the others did not), and
+// it was spooled to temporary files nothing removed, signed in or not.
+func TestFormsRefuseMultipart(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where net/http would spool a multipart body
+	e := newEnv(t)
+	tn := e.tenant("acme")
+	b := e.browser()
+	b.signIn(tn)
+	big := strings.Repeat("x", 33<<20) // past what ParseMultipartForm keeps in memory
+	multipartPost := func(path string, fields map[string]string) *resp {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", b.url()+path, &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return b.do(req)
+	}
+	for _, path := range []string{"/settings/domains", "/settings/tokens", "/settings/admins", "/signout", "/uploads/x/commit", "/signin", "/setup"} {
+		r := multipartPost(path, map[string]string{"domains": "acme.com, evil.com", "name": "evil", "email": "x2@acme.com",
+			"password": "aaaaaaaaaaaa", "junk": big})
+		if r.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("multipart POST %s without csrf: %d, want 415\n%.300s", path, r.StatusCode, r.Body)
+		}
+	}
+	org, err := e.store.OrganizationByID(context.Background(), tn.Org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(org.Domains) != 1 || len(mustTokens(t, e, tn.Org.ID)) != 1 {
+		t.Fatalf("a multipart form without a token wrote: domains %v, %d tokens", org.Domains, len(mustTokens(t, e, tn.Org.ID)))
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("multipart bodies left files in the temporary directory: %v", left)
+	}
+	// A url-encoded form over 64 KiB is "too large", not "expired".
+	anon := e.browser()
+	r := anon.post("/signin", url.Values{"csrf": {anon.csrf("/signin")}, "email": {"admin@acme.com"}, "password": {strings.Repeat("p", 100<<10)}})
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, "too large") {
+		t.Fatalf("a 100 KB sign-in form: %d\n%.300s", r.StatusCode, r.Body)
+	}
+	// The upload form is still multipart, and still checks its token.
+	if r := b.uploadForm("people.csv", "first_name,last_name,employee_email\nAda,L,ada@acme.com\n"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the upload form: %d\n%.300s", r.StatusCode, r.Body)
 	}
 }
 

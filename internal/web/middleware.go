@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -83,7 +84,10 @@ func (s *Server) public(h handler) http.Handler {
 			s.setCookie(w, s.preCSRFCookieName(), token, 2*time.Hour)
 		}
 		if r.Method == http.MethodPost {
-			limitForm(w, r)
+			if err := readForm(w, r); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
 			if !auth.Equal(r.PostFormValue("csrf"), token) || token == "" {
 				s.renderError(w, r, errCSRF)
 				return
@@ -99,17 +103,41 @@ func (s *Server) public(h handler) http.Handler {
 var errCSRF = &httpError{Status: http.StatusForbidden, Code: roster.EFORBIDDEN,
 	Message: "This form has expired or did not come from Roster. Go back, reload the page and try again."}
 
-// limitForm bounds url-encoded form bodies; uploads use their own, larger limit.
-func limitForm(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// maxForm bounds the body of a form post (the upload form streams its file instead).
+const maxForm = 64 << 10
+
+// readForm reads a form post: url-encoded, at most maxForm bytes. A multipart body is
+// refused before anything of it is read: parsed here it would be spooled to temporary
+// files (which nothing would remove, the form being parsed on the middleware's copy of
+// the request), and no form of ours but the upload sends one.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+		return &httpError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
+			Message: "Send this form as application/x-www-form-urlencoded, as Roster's pages do."}
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &httpError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
+				Message: "The form is too large. Go back and shorten what you typed."}
+		}
+		return errBadRequest("The form could not be read.")
+	}
+	return nil
 }
 
 // signedIn wraps a page of a signed-in admin: it loads the session, the admin and the
 // organization, sends anybody else to the sign-in page (or to setup on an empty store),
-// and checks the CSRF token of every POST.
-func (s *Server) signedIn(h handler) http.Handler {
+// and checks the CSRF token of every POST, which must be a url-encoded form (readForm).
+func (s *Server) signedIn(h handler) http.Handler { return s.signedInWith(h, false) }
+
+// signedInUpload is signedIn for the upload form: its POST is multipart, streamed by the
+// handler, which checks the CSRF token (a header, or the form's first field) before it
+// reads the file.
+func (s *Server) signedInUpload(h handler) http.Handler { return s.signedInWith(h, true) }
+
+func (s *Server) signedInWith(h handler, upload bool) http.Handler {
 	return s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.loadSession(r)
 		if err != nil {
@@ -129,15 +157,14 @@ func (s *Server) signedIn(h handler) http.Handler {
 				Message: "Your session has ended. Sign in again."})
 			return
 		}
-		if r.Method == http.MethodPost {
-			limitForm(w, r)
-			// Multipart uploads send the token in a header (fetch) or as the form's first
-			// field; the upload handler checks it while it streams the parts.
-			if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-				if !auth.Equal(r.PostFormValue("csrf"), p.Session.CSRFToken) {
-					s.renderError(w, r, errCSRF)
-					return
-				}
+		if r.Method == http.MethodPost && !upload {
+			if err := readForm(w, r); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+			if !auth.Equal(r.PostFormValue("csrf"), p.Session.CSRFToken) {
+				s.renderError(w, r, errCSRF)
+				return
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -60,7 +60,7 @@ func (s *Server) routes() {
 	m.Handle("GET /learners/{id}", s.signedIn(s.learnerPage))
 	m.Handle("GET /template.csv", s.signedIn(s.templateCSV))
 	m.Handle("GET /uploads/new", s.signedIn(s.uploadNewPage))
-	m.Handle("POST /uploads", s.signedIn(s.uploadSubmit))
+	m.Handle("POST /uploads", s.signedInUpload(s.uploadSubmit))
 	m.Handle("GET /uploads/{id}", s.signedIn(s.uploadPage))
 	m.Handle("GET /uploads/{id}/status", s.signedIn(s.uploadStatus))
 	m.Handle("GET /uploads/{id}/errors.csv", s.signedIn(s.uploadErrorsCSV))

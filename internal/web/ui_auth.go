@@ -190,7 +190,10 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never another host.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	// Browsers drop tabs and line breaks from a URL, so "/\t/evil.com" is "//evil.com" to
+	// them: no control character at all, and no "//" or "/\" at the start.
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/learners"
 	}
 	return next
