@@ -320,9 +320,9 @@ func TestRowTooLarge(t *testing.T) {
 			`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` + rows + `</sheetData></worksheet>`)
 	}
 	cases := map[string]map[string][]byte{
-		"one cell's text": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" t="inlineStr"><is><t>` + huge + `</t></is></c></row>`)},
+		"one cell's text":    {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" t="inlineStr"><is><t>` + huge + `</t></is></c></row>`)},
 		"a row of many runs": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" t="inlineStr"><is>` + runs + `</is></c></row>`)},
-		"an attribute": {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" s="` + huge + `"/></row>`)},
+		"an attribute":       {"xl/worksheets/sheet1.xml": sheet(`<row r="1"><c r="A1" s="` + huge + `"/></row>`)},
 		"a prefixed row": {"xl/worksheets/sheet1.xml": []byte(`<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
 			`<x:row r="1"><x:c r="A1" t="inlineStr"><x:is>` + runs + `</x:is></x:c></x:row></x:sheetData></x:worksheet>`)},
 		"a shared string": {"xl/sharedStrings.xml": []byte(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si>` + runs + `</si></sst>`)},
