@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
+	"github.com/roster-dev/roster/internal/sqlite"
 )
 
 // pgInstances starts n servers, each with its own store (its own connection pool, its
@@ -219,5 +222,54 @@ func countIn(t *testing.T, store roster.Store, orgID, dept string) int {
 			return n
 		}
 		f.Cursor = page.NextCursor
+	}
+}
+
+// cleanupAfterImport is the store with the clean-up of abandoned uploads landing right
+// after each import commits, before the upload is marked committed: what a short
+// --upload-ttl, or a preview left open for a day, makes happen.
+type cleanupAfterImport struct{ roster.Store }
+
+func (c cleanupAfterImport) Import(ctx context.Context, orgID string, v int64, fn roster.ImportFunc) (*roster.ImportBatch, error) {
+	b, err := c.Store.Import(ctx, orgID, v, fn)
+	if err == nil {
+		_, err = c.DeleteUploadsBefore(ctx, time.Now().Add(time.Hour))
+	}
+	return b, err
+}
+
+// TestCommitOutlivesCleanup: when the clean-up removes an upload during its commit, the
+// answer still says what was written (it said 404 "upload not found" over 200,000 written
+// learners).
+func TestCommitOutlivesCleanup(t *testing.T) {
+	t.Parallel()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv, err := New(Config{Store: cleanupAfterImport{st}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	e := &env{t: t, store: st, srv: srv, ts: ts}
+	tn := e.tenant("acme")
+	c := e.api(tn.Token)
+	rep := decode[roster.ImportReport](t, c.upload("people.csv", peopleCSV(500, "R&D")))
+	r := c.do("POST", "/api/v1/uploads/"+rep.ID+"/commit", nil, "")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("commit: %d %s", r.StatusCode, r.Body)
+	}
+	got := decode[roster.ImportReport](t, r)
+	if !got.Committed || got.BatchID == "" || got.Summary.New != 500 {
+		t.Fatalf("the commit's answer: committed=%v batch=%q %+v", got.Committed, got.BatchID, got.Summary)
+	}
+	if n, err := st.Lookup(tn.Org.ID).CountLearners(context.Background()); err != nil || n != 500 {
+		t.Fatalf("%d learners (%v), want 500", n, err)
+	}
+	if _, err := st.Upload(context.Background(), tn.Org.ID, rep.ID); roster.ErrorCode(err) != roster.ENOTFOUND {
+		t.Fatalf("the test's clean-up did not remove the upload: %v", err)
 	}
 }

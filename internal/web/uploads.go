@@ -404,7 +404,14 @@ func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep
 		return nil, false, err
 	}
 	if err := s.store.MarkUploadCommitted(ctx, p.Org.ID, id, rep.BatchID, b); err != nil {
-		return nil, false, err
+		if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return nil, false, err
+		}
+		// The clean-up removed the upload while it was being committed (its time ran out
+		// meanwhile): the learners are written all the same, and the answer must say so,
+		// not "upload not found".
+		s.log.Warn("upload removed by the clean-up during its commit; the learners are written",
+			"upload", id, "org", p.Org.ID, "batch", rep.BatchID)
 	}
 	s.preview.drop(id)
 	return rep, false, nil
