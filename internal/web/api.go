@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -138,6 +140,16 @@ type commitRequest struct {
 
 func (s *Server) apiCommitUpload(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
+	if r.ContentLength < 0 { // chunked: the body may still be empty
+		br := bufio.NewReader(r.Body)
+		if _, err := br.Peek(1); err == io.EOF {
+			r.ContentLength = 0
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, r.Body}
+	}
 	if r.ContentLength != 0 {
 		var req commitRequest
 		if err := decodeJSON(w, r, &req); err != nil {
@@ -284,12 +296,48 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return &httpError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge, Message: "The request body is too large."}
 		}
-		return errBadRequest("The body is not valid JSON for this request: %v.", err)
+		return jsonError(err)
 	}
 	if dec.More() {
 		return errBadRequest("The body holds more than one JSON value.")
 	}
 	return nil
+}
+
+// jsonError says what is wrong with a JSON body in the API's terms, not Go's ("Go struct
+// field commitRequest.sha256 of type string").
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return errBadRequest("The field %q must be %s.", typeErr.Field, jsonKind(typeErr.Type))
+	case errors.As(err, &typeErr):
+		return errBadRequest("The body must be a JSON object.")
+	case errors.As(err, &syntaxErr):
+		return errBadRequest("The body is not valid JSON (at byte %d).", syntaxErr.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errBadRequest("The body is not valid JSON: it ends too soon.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errBadRequest("The body has a field this request does not take: %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return errBadRequest("The body is not valid JSON for this request.")
+}
+
+// jsonKind names a Go type as JSON calls it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // errorsFileName names the error CSV after the uploaded file: people.csv -> people-errors.csv.

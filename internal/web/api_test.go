@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster"
 )
@@ -235,9 +237,38 @@ func TestAPIBadInput(t *testing.T) {
 	apiError(t, a.do("POST", commit, strings.NewReader(`{}{}`), "application/json"), 400, "invalid")
 	apiError(t, a.do("POST", commit, strings.NewReader(`sha256=x`), "application/x-www-form-urlencoded"), 415, "unsupported_media_type")
 	apiError(t, a.do("POST", commit, strings.NewReader(`{"sha256": "00"}`), "application/json"), 409, "conflict")
+	// The messages speak JSON, not Go.
+	for body, want := range map[string]string{
+		`{"sha256": 5}`: `The field \"sha256\" must be a string.`,
+		`[]`:            `The body must be a JSON object.`,
+		`{"nope": 1}`:   `a field this request does not take: \"nope\"`,
+		`{"sha256"`:     `it ends too soon`,
+	} {
+		r := a.do("POST", commit, strings.NewReader(body), "application/json")
+		if r.StatusCode != 400 || !strings.Contains(r.Body, want) || strings.Contains(r.Body, "Go ") || strings.Contains(r.Body, "commitRequest") {
+			t.Errorf("commit body %s: %d %s, want a message with %s", body, r.StatusCode, r.Body, want)
+		}
+	}
 	r = a.do("POST", commit, strings.NewReader(`{"sha256": "`+rep.File.SHA256+`"}`), "application/json")
 	if r.StatusCode != 200 {
 		t.Fatalf("commit with the right checksum: %d\n%s", r.StatusCode, r.Body)
+	}
+	// A chunked request with no body is a commit without one, not a wrong content type.
+	// (net/http sends a body it cannot measure chunked when its first byte takes more than
+	// 200 ms to come; this one never comes.)
+	pr, pw := io.Pipe()
+	go func() { time.Sleep(300 * time.Millisecond); pw.Close() }()
+	other := decode[roster.ImportReport](t, a.upload("other.csv", strings.Replace(goodCSV, "Sales", "Legal", 1)))
+	req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/uploads/"+other.ID+"/commit", pr)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("a chunked commit without a body: %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -16,9 +16,17 @@ import (
 func (s *Server) uploadErrorRowsCSV(w http.ResponseWriter, r *http.Request) error {
 	org := orgOf(r)
 	id := r.PathValue("id")
-	u, _, err := s.uploadFor(r, id)
+	u, rep, err := s.uploadFor(r, id)
 	if err != nil {
 		return err
+	}
+	for _, e := range rep.Errors {
+		switch e.Code {
+		case roster.CodeUnsupportedFormat, roster.CodeFileTooLarge, roster.CodeEmptyFile:
+			// Checked before the headers go: once they have, a failure can only cut the
+			// download short (an empty 200, and an error in the log).
+			return roster.Errorf(roster.ECONFLICT, "This file could not be read as a table of learners, so it has no rows to download: %s", e.Message)
+		}
 	}
 	rc, err := s.store.OpenUploadFile(r.Context(), org.ID, id)
 	if err != nil {

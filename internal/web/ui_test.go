@@ -59,6 +59,15 @@ func TestWizardErrorsThenFixThenCommit(t *testing.T) {
 		strings.Contains(rows.Body, "Ada") || strings.Count(rows.Body, "\r\n") != 3 {
 		t.Fatalf("rows with errors: %d %q\n%s", rows.StatusCode, rows.Header.Get("Content-Disposition"), rows.Body)
 	}
+	// A file that is not a table has no rows to fix: no link, and the URL says why.
+	r = b.uploadForm("photo.csv", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	photo := r.Header.Get("Location")
+	if r := b.get(photo); !strings.Contains(r.Body, "Resolve errors") || strings.Contains(r.Body, "Rows to fix (CSV)") {
+		t.Errorf("an unreadable file's errors page offers rows to fix, or is not the errors page:\n%.500s", r.Body)
+	}
+	if r := b.get(photo + "/rows-with-errors.csv"); r.StatusCode != http.StatusConflict || !strings.Contains(r.Body, "no rows to download") {
+		t.Errorf("rows with errors of an unreadable file: %d\n%.500s", r.StatusCode, r.Body)
+	}
 	// Committing it anyway writes nothing and lands back on the errors.
 	tok := b.csrf("/uploads/new")
 	if r := b.post(loc+"/commit", url.Values{"csrf": {tok}}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != loc {
