@@ -76,6 +76,9 @@ func open(r io.Reader, maxBytes int64) (*source, *formatError, error) {
 			if errors.Is(err, errTooLarge) || errors.Is(err, xlsxfile.ErrTooLarge) {
 				return nil, &formatError{"file_too_large", ""}, nil
 			}
+			if errors.Is(err, xlsxfile.ErrDamaged) {
+				return nil, &formatError{"unsupported_format", damagedWorkbook + ". Save it again from your spreadsheet program, or export it as CSV."}, nil
+			}
 			if errors.Is(err, xlsxfile.ErrRowTooLarge) {
 				return nil, &formatError{"unsupported_format", fmt.Sprintf("A row or a cell of the workbook is larger than %d MiB, which no row of learners is: "+
 					"the workbook cannot be read safely. Check the file, or export it as CSV.", xlsxfile.MaxRowXML>>20)}, nil

@@ -447,6 +447,9 @@ read:
 	return finish()
 }
 
+// damagedWorkbook begins the message of a workbook that cannot be read.
+const damagedWorkbook = "The workbook is damaged and cannot be read"
+
 // contentError tells a reading error caused by the file's content (too large, a damaged
 // workbook) from a failure of the machine: the first is a file error in the report.
 func contentError(err error) (code, msg string, ok bool) {
@@ -454,7 +457,7 @@ func contentError(err error) (code, msg string, ok bool) {
 	case errors.Is(err, errTooLarge), errors.Is(err, xlsxfile.ErrTooLarge):
 		return roster.CodeFileTooLarge, "", true
 	case errors.Is(err, xlsxfile.ErrNotWorkbook):
-		return roster.CodeUnsupportedFormat, "The workbook is damaged and cannot be read past this point. Save it again from your spreadsheet program, or export it as CSV.", true
+		return roster.CodeUnsupportedFormat, damagedWorkbook + " past this point. Save it again from your spreadsheet program, or export it as CSV.", true
 	}
 	return "", "", false
 }

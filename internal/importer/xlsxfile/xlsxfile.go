@@ -27,6 +27,11 @@ var (
 	// ErrRowTooLarge is returned (wrapped) for a worksheet row, or a shared string, larger
 	// than MaxRowXML: excelize would hold it whole in memory.
 	ErrRowTooLarge = errors.New("a row of the workbook is too large")
+	// ErrDamaged is returned (wrapped) for a workbook whose sheet or shared strings are not
+	// a whole XML document: cut short, not XML, or with a DOCTYPE (which Excel never
+	// writes). excelize stops reading such a sheet without an error, which made a damaged
+	// file look empty. It wraps ErrNotWorkbook.
+	ErrDamaged = fmt.Errorf("%w: the workbook is damaged", ErrNotWorkbook)
 )
 
 const (
@@ -139,20 +144,17 @@ func checkZip(f *os.File, size int64) error {
 		return fmt.Errorf("%w: it unpacks to %d bytes", ErrTooLarge, total)
 	}
 	for _, e := range zr.File {
-		if e.UncompressedSize64 <= MaxRowXML {
-			continue // no row in it can be larger
-		}
 		name := strings.ToLower(strings.ReplaceAll(e.Name, `\`, "/"))
-		item := ""
+		item, root := "", ""
 		switch {
 		case strings.HasPrefix(name, "xl/worksheets/") && strings.HasSuffix(name, ".xml"):
-			item = "row"
+			item, root = "row", "worksheet"
 		case name == "xl/sharedstrings.xml":
-			item = "si"
+			item, root = "si", "sst"
 		default:
 			continue
 		}
-		if err := checkItems(e, item); err != nil {
+		if err := checkItems(e, item, root); err != nil {
 			return err
 		}
 	}
@@ -160,10 +162,13 @@ func checkZip(f *os.File, size int64) error {
 }
 
 // checkItems reads a part of the zip through once (before excelize does) and fails when
-// an item (a row, a shared string), or what lies between two "<", passes MaxRowXML.
-// Written by hand: no XML library bounds a token's size, and encoding/xml, like excelize,
-// allocates each token whole.
-func checkItems(e *zip.File, item string) error {
+// an item (a row, a shared string), or what lies between two "<", passes MaxRowXML
+// (ErrRowTooLarge), or when the part is not one XML document whose root element is root:
+// it must not declare a DOCTYPE and must end with root's closing tag (ErrDamaged).
+// Written by hand: no XML library bounds a token's size (encoding/xml, like excelize,
+// allocates each token whole), and a full XML parse would cost seconds on a large sheet;
+// this is a byte scan, about as fast as unzipping.
+func checkItems(e *zip.File, item, root string) error {
 	rc, err := e.Open()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
@@ -175,9 +180,16 @@ func checkItems(e *zip.File, item string) error {
 		sinceItem int64 // bytes since the last item began
 		name      []byte
 		inName    = false // reading the element name after "<"
+		head      []byte  // the first bytes, for a DOCTYPE
+		tail      []byte  // the last bytes, for the closing tag
 	)
 	for {
 		n, err := rc.Read(buf)
+		if len(head) < 1024 {
+			head = append(head, buf[:min(n, 1024-len(head))]...)
+		}
+		tail = append(tail, buf[max(0, n-64):n]...)
+		tail = tail[max(0, len(tail)-64):]
 		for i := 0; i < n; {
 			if !inName {
 				j := bytes.IndexByte(buf[i:n], '<')
@@ -209,12 +221,26 @@ func checkItems(e *zip.File, item string) error {
 			return fmt.Errorf("%w: %s (an item <%s> or a token) passes %d MiB", ErrRowTooLarge, e.Name, item, MaxRowXML>>20)
 		}
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
 		}
 	}
+	if bytes.Contains(head, []byte("<!DOCTYPE")) {
+		return fmt.Errorf("%w: %s declares a DOCTYPE", ErrDamaged, e.Name)
+	}
+	// The root's closing tag ends the document: "</worksheet>", or prefixed,
+	// "</x:worksheet>".
+	end := bytes.TrimRight(tail, " \t\r\n")
+	i := bytes.LastIndex(end, []byte("</"))
+	if i < 0 || !bytes.HasSuffix(end, []byte(root+">")) {
+		return fmt.Errorf("%w: %s is cut short or is not XML", ErrDamaged, e.Name)
+	}
+	if tag := string(end[i+2 : len(end)-1]); tag != root && !strings.HasSuffix(tag, ":"+root) {
+		return fmt.Errorf("%w: %s is cut short or is not XML", ErrDamaged, e.Name)
+	}
+	return nil
 }
 
 // Next returns the next row that has at least one cell, numbered as the sheet numbers it;

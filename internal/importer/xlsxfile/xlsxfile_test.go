@@ -356,3 +356,31 @@ func TestRowTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// A sheet that is not a whole XML document is damaged: excelize stops reading it without
+// an error, which made such a file look empty ("no learners") instead of broken.
+func TestDamagedSheet(t *testing.T) {
+	data := workbook(t, func(f *excelize.File) { _ = f.SetCellValue("Sheet1", "A1", "first_name") })
+	const ns = `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"`
+	for name, sheet := range map[string]string{
+		"cut short":    `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"><c r="A2" t="inlineS`,
+		"not XML":      `<<<>>>not xml at all`,
+		"a DOCTYPE":    `<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&a;</t></is></c></row></sheetData></worksheet>`,
+		"another root": `<sheetData ` + ns + `><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row></sheetData>`,
+	} {
+		_, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)})), 1<<20)
+		if !errors.Is(err, ErrDamaged) || !errors.Is(err, ErrNotWorkbook) {
+			t.Errorf("%s: %v, want ErrDamaged", name, err)
+		}
+	}
+	// A prefixed root, and trailing space, are whole documents.
+	sheet := `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>first_name</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>` + "\r\n "
+	x, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)})), 1<<20)
+	if err != nil {
+		t.Fatalf("a prefixed sheet: %v", err)
+	}
+	defer x.Close()
+	if r, err := x.Next(); err != nil || len(r.Cells) != 1 || r.Cells[0] != "first_name" {
+		t.Fatalf("a prefixed sheet's first row: %+v %v", r, err)
+	}
+}
