@@ -168,17 +168,10 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 		return err
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		// The row lock orders this after a MarkUploadCommitted in flight: a report
-		// computed while another instance committed the upload must not replace its
-		// committed one.
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM uploads WHERE org_id = $1 AND id = $2 AND status <> $3 FOR UPDATE`,
-			orgID, id, statusReceiving).Scan(&status)
-		if err != nil {
-			return dbErr(err, "upload")
-		}
-		if status == roster.UploadCommitted {
-			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+		// A report computed while another instance committed the upload must not replace
+		// its committed one.
+		if err := lockUncommitted(ctx, tx, orgID, id); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE uploads SET report = $2, base_version = $3, updated_at = $4 WHERE id = $1`,
 			id, report, baseVersion, db.clock()); err != nil {
@@ -198,7 +191,7 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 		next, stop := iter.Pull(errs)
 		defer stop()
 		n := 0
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"upload_errors_in"},
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"upload_errors_in"},
 			[]string{"row", "col_order", "code", "value", "seq", "column", "message"},
 			pgx.CopyFromFunc(func() ([]any, error) {
 				e, ok := next()
@@ -264,6 +257,23 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 	return out, dbErr(err, "upload errors")
 }
 
+// lockUncommitted locks the upload's row for the transaction and checks that it exists
+// (received whole) and is not committed: ENOTFOUND, or ECONFLICT for a committed upload,
+// whose report is final. The lock orders the callers (saving a report, marking it
+// committed) across instances.
+func lockUncommitted(ctx context.Context, tx pgx.Tx, orgID, id string) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM uploads WHERE org_id = $1 AND id = $2 AND status <> $3 FOR UPDATE`,
+		orgID, id, statusReceiving).Scan(&status)
+	if err != nil {
+		return dbErr(err, "upload")
+	}
+	if status == roster.UploadCommitted {
+		return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+	}
+	return nil
+}
+
 // MarkUploadCommitted records that the upload was committed as batchID, with its final
 // report. An upload is committed once: a second call fails with ECONFLICT.
 func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string, report []byte) error {
@@ -271,16 +281,10 @@ func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string
 		return err
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM uploads WHERE org_id = $1 AND id = $2 AND status <> $3 FOR UPDATE`,
-			orgID, id, statusReceiving).Scan(&status)
-		if err != nil {
-			return dbErr(err, "upload")
+		if err := lockUncommitted(ctx, tx, orgID, id); err != nil {
+			return err
 		}
-		if status == roster.UploadCommitted {
-			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
-		}
-		_, err = tx.Exec(ctx, `UPDATE uploads SET status = $2, batch_id = $3, report = $4, updated_at = $5 WHERE id = $1`,
+		_, err := tx.Exec(ctx, `UPDATE uploads SET status = $2, batch_id = $3, report = $4, updated_at = $5 WHERE id = $1`,
 			id, roster.UploadCommitted, batchID, report, db.clock())
 		return dbErr(err, "upload")
 	})

@@ -163,13 +163,8 @@ func (db *DB) SaveUploadResult(ctx context.Context, orgID, id string, report []b
 	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		// A report computed while the upload was being committed must not replace the
 		// committed one.
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM uploads WHERE id = ? AND org_id = ? AND status <> ?`, id, orgID, statusReceiving).Scan(&status)
-		if err != nil {
-			return dbError(err, "upload")
-		}
-		if status == roster.UploadCommitted {
-			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+		if err := uncommitted(ctx, tx, orgID, id); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET report = ?, base_version = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
 			report, baseVersion, ts(db.clock()), id, orgID); err != nil {
@@ -303,6 +298,20 @@ func (db *DB) UploadErrors(ctx context.Context, orgID, id string, offset, limit 
 	return out, dbError(rows.Err(), "upload errors")
 }
 
+// uncommitted checks, in a write transaction, that the upload exists (received whole) and
+// is not committed: ENOTFOUND, or ECONFLICT for a committed upload, whose report is final.
+func uncommitted(ctx context.Context, tx *sql.Tx, orgID, id string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM uploads WHERE id = ? AND org_id = ? AND status <> ?`, id, orgID, statusReceiving).Scan(&status)
+	if err != nil {
+		return dbError(err, "upload")
+	}
+	if status == roster.UploadCommitted {
+		return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
+	}
+	return nil
+}
+
 // MarkUploadCommitted records that the upload was committed as batchID, with its final
 // report. An upload is committed once: a second call fails with ECONFLICT.
 func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string, report []byte) error {
@@ -310,15 +319,10 @@ func (db *DB) MarkUploadCommitted(ctx context.Context, orgID, id, batchID string
 		return err
 	}
 	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM uploads WHERE id = ? AND org_id = ? AND status <> ?`, id, orgID, statusReceiving).Scan(&status)
-		if err != nil {
-			return dbError(err, "upload")
+		if err := uncommitted(ctx, tx, orgID, id); err != nil {
+			return err
 		}
-		if status == roster.UploadCommitted {
-			return roster.Errorf(roster.ECONFLICT, "this upload is already committed")
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE uploads SET status = ?, batch_id = ?, report = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET status = ?, batch_id = ?, report = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
 			roster.UploadCommitted, batchID, report, ts(db.clock()), id, orgID)
 		return dbError(err, "upload")
 	})

@@ -276,8 +276,10 @@ func TestLargeSheetStreamsAndCleansUp(t *testing.T) {
 	}
 }
 
-// rezip copies a workbook, replacing the parts named in parts.
-func rezip(t *testing.T, data []byte, parts map[string][]byte) []byte {
+// repack copies a workbook, replacing the parts named in parts. With stored, the parts
+// are stored (not deflated) with no CRC, which archive/zip then does not verify: the
+// fuzzer's mutations reach excelize's XML parsing instead of stopping at a checksum.
+func repack(t testing.TB, data []byte, parts map[string][]byte, stored bool) []byte {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -286,20 +288,31 @@ func rezip(t *testing.T, data []byte, parts map[string][]byte) []byte {
 	var out bytes.Buffer
 	zw := zip.NewWriter(&out)
 	for _, f := range zr.File {
-		w, err := zw.Create(f.Name)
+		body, ok := parts[f.Name]
+		if !ok {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var w io.Writer
+		if stored {
+			w, err = zw.CreateRaw(&zip.FileHeader{Name: f.Name, Method: zip.Store,
+				CompressedSize64: uint64(len(body)), UncompressedSize64: uint64(len(body))})
+		} else {
+			w, err = zw.Create(f.Name)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, ok := parts[f.Name]; ok {
-			w.Write(p)
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
+		if _, err := w.Write(body); err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(w, rc)
-		rc.Close()
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -329,7 +342,7 @@ func TestRowTooLarge(t *testing.T) {
 	}
 	for name, parts := range cases {
 		t.Run(name, func(t *testing.T) {
-			bomb := rezip(t, data, parts)
+			bomb := repack(t, data, parts, false)
 			x, err := New(bytes.NewReader(bomb), 256<<20)
 			if err == nil {
 				x.Close()
@@ -344,7 +357,7 @@ func TestRowTooLarge(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		fmt.Fprintf(&rows, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>%s</t></is></c></row>`, i, i, strings.Repeat("B", MaxRowXML-100))
 	}
-	x, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": sheet(rows.String())})), 256<<20)
+	x, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": sheet(rows.String())}, false)), 256<<20)
 	if err != nil {
 		t.Fatalf("rows under the bound: %v", err)
 	}
@@ -368,14 +381,14 @@ func TestDamagedSheet(t *testing.T) {
 		"a DOCTYPE":    `<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&a;</t></is></c></row></sheetData></worksheet>`,
 		"another root": `<sheetData ` + ns + `><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row></sheetData>`,
 	} {
-		_, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)})), 1<<20)
+		_, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, false)), 1<<20)
 		if !errors.Is(err, ErrDamaged) || !errors.Is(err, ErrNotWorkbook) {
 			t.Errorf("%s: %v, want ErrDamaged", name, err)
 		}
 	}
 	// A prefixed root, and trailing space, are whole documents.
 	sheet := `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>first_name</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>` + "\r\n "
-	x, err := New(bytes.NewReader(rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)})), 1<<20)
+	x, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, false)), 1<<20)
 	if err != nil {
 		t.Fatalf("a prefixed sheet: %v", err)
 	}
