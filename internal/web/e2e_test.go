@@ -111,7 +111,9 @@ func TestE2EBrowser(t *testing.T) {
 	}
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		// Generous: a step takes a second or two, but the whole suite runs beside it (a
+		// full run on two cores once took a step past 30 s).
+		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			fail(step, err)
@@ -119,7 +121,7 @@ func TestE2EBrowser(t *testing.T) {
 	}
 	textOf := func(sel string) string {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
 		if err != nil {
