@@ -82,6 +82,9 @@ func TestE2EBrowser(t *testing.T) {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		// Chromium puts its singleton socket in a directory of TMPDIR that it leaves
+		// behind: one per run in /tmp, unless it is the test's own.
+		chromedp.Env("TMPDIR="+dir),
 		chromedp.WindowSize(1360, 900),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
