@@ -14,3 +14,18 @@ func Cell(s string) string {
 	}
 	return s
 }
+
+// Unquote undoes Cell: a value that starts with an apostrophe followed by a character
+// Cell guards (= + - @ TAB CR) loses the apostrophe, so that a file Roster exported (or
+// the rows-with-errors file, fixed and uploaded again) imports as the values it came from
+// instead of storing the apostrophes. Any other apostrophe is part of the value
+// ("'Ohana", "O'Brien").
+func Unquote(s string) string {
+	if len(s) >= 2 && s[0] == '\'' {
+		switch s[1] {
+		case '=', '+', '-', '@', '\t', '\r':
+			return s[1:]
+		}
+	}
+	return s
+}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/csvsafe"
 	"github.com/roster-dev/roster/internal/importer/xlsxfile"
 )
 
@@ -314,6 +315,10 @@ read:
 			}
 			v, g := normalise(rec.Cells[i])
 			guessed = guessed || g
+			// An export's formula guard ("'=…") is not part of the value.
+			if u := csvsafe.Unquote(v); len(u) != len(v) {
+				v = strings.TrimFunc(u, isTrimSpace)
+			}
 			r.f[ci] = v
 		}
 		r.f[cEmail] = lowerEmail(r.f[cEmail])
