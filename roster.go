@@ -18,6 +18,9 @@ const (
 	// ESTALE: the organization's learners changed after a preview was made; the caller
 	// must validate again instead of writing a stale plan.
 	ESTALE = "stale"
+	// EUNAVAILABLE: the store cannot be reached, or did not answer in time; nothing the
+	// caller sent is wrong, and trying again later may work.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an application error with a code from the list above and a message meant for

@@ -202,7 +202,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	storeOpen := true
+	defer func() {
+		if storeOpen {
+			store.Close()
+		}
+	}()
 	locker, ok := store.(roster.Locker)
 	if !ok {
 		return fmt.Errorf("the %T store cannot lock jobs across instances", store)
@@ -295,12 +300,30 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		s.Close()
 	}
 	<-jobsDone
+	// Closing the pool waits for the connections in use: with a database that stopped
+	// answering, that is as long as the network takes to give up on them. The process
+	// exits after storeCloseTimeout whatever the store does.
+	storeOpen = false
+	closed := make(chan error, 1)
+	go func() { closed <- store.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Warn("closing the store", "err", err)
+		}
+	case <-time.After(storeCloseTimeout):
+		logger.Warn("the store's connections did not close in time (the database is not answering): exiting without them",
+			"timeout", storeCloseTimeout.String())
+	}
 	logger.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
 	return nil
 }
+
+// storeCloseTimeout bounds the wait for the store's connections at the end of a shutdown.
+const storeCloseTimeout = 10 * time.Second
 
 func storeKind(url string) string {
 	if strings.HasPrefix(url, "sqlite:") {

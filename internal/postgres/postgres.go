@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +77,14 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
 	}
+	// A database that stops answering must not hold requests (and the shutdown, which
+	// waits for them) for the kernel's default of about fifteen minutes: connections time
+	// out after connectTimeout unless the URL says otherwise (connect_timeout), and a
+	// connection whose server goes silent is dropped after about half a minute (dialer).
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	cfg.ConnConfig.DialFunc = dialer().DialContext
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -211,6 +222,9 @@ func dbErr(err error, what string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if unavailable(err) {
+		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "the database cannot be reached", Err: err}
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -226,6 +240,24 @@ func dbErr(err error, what string) error {
 		}
 	}
 	return &roster.Error{Code: roster.EINTERNAL, Message: what, Err: err}
+}
+
+// unavailable tells a database that cannot be reached (refused or failed connections, a
+// network that broke mid-statement, a server shutting down or restarting) from an error
+// of the statement itself.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08 (connection exception); 57P01-57P03: the administrator or a shutdown
+		// ended the session, or the server is starting.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // nullIfEmpty stores "" as NULL, for the columns whose uniqueness ignores blanks.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -51,9 +52,14 @@ func errorStatus(err error) (status int, code, message string) {
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, codeTooLarge, "The file is larger than this server accepts."
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusServiceUnavailable, roster.EUNAVAILABLE, unavailableMessage
+	}
 	code = roster.ErrorCode(err)
 	message = roster.ErrorMessage(err)
 	switch code {
+	case roster.EUNAVAILABLE:
+		return http.StatusServiceUnavailable, code, unavailableMessage
 	case roster.EINVALID:
 		status = http.StatusBadRequest
 	case roster.ENOTFOUND:
@@ -66,6 +72,27 @@ func errorStatus(err error) (status int, code, message string) {
 		code, status = roster.EINTERNAL, http.StatusInternalServerError
 	}
 	return status, code, message
+}
+
+// unavailableMessage is what a user reads when the store is down or too slow.
+const unavailableMessage = "Roster cannot reach its database right now. Nothing was changed; try again in a moment."
+
+// statusClientClosed is what the log and the metrics record for a request whose client
+// went away (or that the shutdown cut) before it was answered: nginx's 499. It is not a
+// fault of ours, so it must not count as a 5xx.
+const statusClientClosed = 499
+
+// gone says whether err is the request's own end: its client went away (or the server
+// closed the connection at the end of the shutdown's grace period).
+func gone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// answerGone records a request whose client is gone; nobody reads the answer.
+func (s *Server) answerGone(w http.ResponseWriter, r *http.Request, err error) {
+	s.metrics.httpErrors.WithLabelValues("canceled").Inc()
+	s.log.Info("request cancelled before its answer", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "err", err)
+	w.WriteHeader(statusClientClosed)
 }
 
 // errorBody is the one shape of every API error.
@@ -90,12 +117,19 @@ func (s *Server) logError(r *http.Request, status int, err error) {
 
 // renderJSONError writes err as {"error":{"code","message"}}.
 func (s *Server) renderJSONError(w http.ResponseWriter, r *http.Request, err error) {
+	if gone(r, err) {
+		s.answerGone(w, r, err)
+		return
+	}
 	status, code, msg := errorStatus(err)
 	s.logError(r, status, err)
 	var b errorBody
 	b.Error.Code, b.Error.Message = code, msg
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, b)
 }
@@ -106,14 +140,23 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		s.renderJSONError(w, r, err)
 		return
 	}
+	if gone(r, err) {
+		s.answerGone(w, r, err)
+		return
+	}
 	status, code, msg := errorStatus(err)
 	s.logError(r, status, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	title := http.StatusText(status)
 	switch status {
 	case http.StatusNotFound:
 		title, msg = "Page not found", "There is nothing here. The link may be old, or the page belongs to another organization."
 	case http.StatusInternalServerError:
 		title = "Something went wrong"
+	case http.StatusServiceUnavailable:
+		title = "Try again in a moment"
 	}
 	s.renderStatus(w, r, status, "error", map[string]any{"Title": title, "Message": msg, "Code": code, "Status": status})
 }

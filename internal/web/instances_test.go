@@ -273,3 +273,77 @@ func TestCommitOutlivesCleanup(t *testing.T) {
 		t.Fatalf("the test's clean-up did not remove the upload: %v", err)
 	}
 }
+
+// TestDatabaseUnavailable: when PostgreSQL refuses connections, requests answer 503 with
+// Retry-After (it was a 500, "something went wrong"), and the instance recovers by itself
+// once the database is back.
+func TestDatabaseUnavailable(t *testing.T) {
+	t.Parallel()
+	u := pgtest.Database(t, "roster_web_down", "")
+	st, err := postgres.Open(context.Background(), u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	e := &env{t: t, store: st, srv: srv, ts: ts}
+	tn := e.tenant("acme")
+	a := e.api(tn.Token)
+	if r := a.get("/api/v1/learners"); r.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d %s", r.StatusCode, r.Body)
+	}
+	name := u[strings.LastIndex(u, "/")+1:]
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+	admin := pgtest.Connect(t)
+	defer admin.Close(context.Background())
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
+	exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'")
+	for _, path := range []string{"/api/v1/learners", "/api/v1/learners"} { // a dead pooled connection, then a refused new one
+		r := a.get(path)
+		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Body, `"unavailable"`) {
+			t.Fatalf("GET %s with the database down: %d (Retry-After %q) %s", path, r.StatusCode, r.Header.Get("Retry-After"), r.Body)
+		}
+	}
+	if r := e.browser().get("/signin"); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("the sign-in page with the database down: %d", r.StatusCode)
+	}
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true")
+	if r := a.get("/api/v1/learners"); r.StatusCode != http.StatusOK {
+		t.Fatalf("after the database came back: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// A request whose client went away is not a server error: no 500 in the metrics a 5xx
+// alert watches, no error in the log.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, path := range []string{"/api/v1/learners", "/learners"} {
+		r := httptest.NewRequestWithContext(ctx, "GET", path, nil)
+		w := httptest.NewRecorder()
+		e.srv.renderError(w, r, fmt.Errorf("listing: %w", context.Canceled))
+		if w.Code != statusClientClosed {
+			t.Fatalf("%s: status %d, want %d", path, w.Code, statusClientClosed)
+		}
+	}
+	// The same error on a live request is still an error of ours.
+	w := httptest.NewRecorder()
+	e.srv.renderError(w, httptest.NewRequest("GET", "/api/v1/learners", nil), context.Canceled)
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("a cancellation that is not the client's: %d", w.Code)
+	}
+}
