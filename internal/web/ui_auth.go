@@ -3,8 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/mail"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +47,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	password := r.PostFormValue("password")
 	errs := formErrors{}
-	if form["org_name"] == "" || utf8.RuneCountInString(form["org_name"]) > 200 {
+	if roster.CheckName("organization name", form["org_name"]) != nil {
 		errs["org_name"] = "Enter your organization's name (up to 200 characters)."
 	}
 	domains, bad := parseDomains(form["domains"])
@@ -199,34 +197,15 @@ func safeNext(next string) string {
 	return next
 }
 
-var domainRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$`)
-
 // parseDomains reads a list of email domains separated by commas, spaces or lines. It
-// returns the first entry that is not a domain, if any.
-func parseDomains(s string) (domains []string, bad string) {
-	seen := map[string]bool{}
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
-		d := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(f)), "@")
-		if d == "" {
-			continue
-		}
-		if len(d) > 253 || !domainRE.MatchString(d) {
-			return nil, f
-		}
-		if !seen[d] {
-			seen[d] = true
-			domains = append(domains, d)
-		}
-	}
-	return domains, ""
-}
+// returns the first entry that is not a domain, if any. The rule is the command line's too.
+func parseDomains(s string) (domains []string, bad string) { return roster.ParseDomains(s) }
 
 func checkEmail(email string) string {
 	if email == "" {
 		return "Enter an email address."
 	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+	if !roster.ValidAdminEmail(email) {
 		return "Enter an email address like jane@acme.com."
 	}
 	return ""
@@ -243,15 +222,4 @@ func checkPassword(p string) string {
 	return ""
 }
 
-var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
-
-func slugify(name string) string {
-	s := strings.Trim(slugRE.ReplaceAllString(strings.ToLower(name), "-"), "-")
-	if len(s) > 40 {
-		s = strings.Trim(s[:40], "-")
-	}
-	if s == "" {
-		s = "org"
-	}
-	return s
-}
+func slugify(name string) string { return roster.Slugify(name) }
