@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	err := dispatch(ctx, e, args)
 	var ue *usageError
+	var oe *openError
 	var ec exitCode
 	switch {
 	case err == nil:
@@ -100,6 +101,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "roster: %s\n", ue.msg)
 		fmt.Fprintf(stderr, "Run 'roster help' for usage.\n")
+		return exitUsage
+	case errors.As(err, &oe):
+		fmt.Fprintf(stderr, "roster: %s\n", oe.msg)
 		return exitUsage
 	default:
 		code := roster.ErrorCode(err)

@@ -46,7 +46,7 @@ func orgList(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, e.dbURL(*db))
+	store, err := openExistingStore(ctx, e.dbURL(*db))
 	if err != nil {
 		return err
 	}
@@ -69,12 +69,13 @@ func orgList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-// orgBySlug opens the store and finds the organization of --org.
+// orgBySlug opens the store and finds the organization of --org. The store must exist:
+// one made now would hold no organization.
 func orgBySlug(ctx context.Context, e *env, dbFlag, slug string) (roster.Store, *roster.Organization, error) {
 	if slug == "" {
 		return nil, nil, usagef("--org is required")
 	}
-	store, err := openStore(ctx, e.dbURL(dbFlag))
+	store, err := openExistingStore(ctx, e.dbURL(dbFlag))
 	if err != nil {
 		return nil, nil, err
 	}
