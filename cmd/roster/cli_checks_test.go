@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,91 @@ func oneLineMsg(t *testing.T, what, errs string) {
 	t.Helper()
 	if strings.Count(errs, "\n") != 1 || !strings.HasSuffix(errs, "\n") {
 		t.Errorf("%s: want one line on stderr, got %q", what, errs)
+	}
+}
+
+func orgSlugs(t *testing.T, c *cli) []string {
+	t.Helper()
+	var orgs []struct{ Slug, Name string }
+	if err := json.Unmarshal([]byte(c.ok("org", "list", "--format", "json")), &orgs); err != nil {
+		t.Fatal(err)
+	}
+	var slugs []string
+	for _, o := range orgs {
+		slugs = append(slugs, o.Slug)
+	}
+	return slugs
+}
+
+func TestOrgCreateRefusesSlugsTheWebWouldNotMake(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	for _, slug := range []string{"a b", "-x", "x-", "../x", "a/b", "a?b", "é", "a--b", strings.Repeat("a", 300), "a\nb", "ACME", "Acme"} {
+		errs := c.refused("", "org", "create", "--slug", slug, "--name", "X", "--domain", "x"+slugish(slug)+".com")
+		oneLineMsg(t, "slug "+slug, errs)
+	}
+	c.ok("org", "create", "--slug", "a-1", "--name", "A1", "--domain", "a1.com")
+	c.ok("org", "create", "--slug", strings.Repeat("b", 40), "--name", "B", "--domain", "b.com")
+	if got := orgSlugs(t, c); len(got) != 3 {
+		t.Fatalf("organizations: %q", got)
+	}
+}
+
+// slugish makes a distinct domain label of a test slug.
+func slugish(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if 'a' <= r && r <= 'z' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()[:min(b.Len(), 20)]
+}
+
+func TestOrgCreateRefusesControlCharactersAndLongNames(t *testing.T) {
+	c := newCLI(t)
+	for _, name := range []string{"Acme\x1fCorp", "Acme\nCorp", "Acme\tCorp", "   ", strings.Repeat("n", 201)} {
+		oneLineMsg(t, "name "+name, c.refused("", "org", "create", "--slug", "acme", "--name", name, "--domain", "acme.com"))
+	}
+	c.ok("org", "create", "--slug", "acme", "--name", "  Bücher & Söhne  ", "--domain", "acme.com")
+	if out := c.ok("org", "list"); !strings.Contains(out, "acme  Bücher & Söhne  acme.com") {
+		t.Fatalf("org list:\n%s", out)
+	}
+}
+
+func TestOrgCreateParsesDomainsLikeTheWeb(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "X.COM.", "--domain", "@acme.com")
+	var orgs []struct{ Domains []string }
+	if err := json.Unmarshal([]byte(c.ok("org", "list", "--format", "json")), &orgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(orgs) != 1 || strings.Join(orgs[0].Domains, ",") != "acme.com,x.com" {
+		t.Fatalf("domains: %+v", orgs)
+	}
+	for _, d := range []string{"localhost", "bücher.example", "x.com..", "a_b.com", "a@b.com", "-a.com"} {
+		oneLineMsg(t, "domain "+d, c.refused("", "org", "create", "--slug", "other", "--name", "Other", "--domain", d))
+	}
+	// The one spelling of an internationalised domain is its ASCII form.
+	c.ok("org", "create", "--slug", "books", "--name", "Books", "--domain", "xn--bcher-kva.example")
+	c.refused("", "org", "create", "--slug", "books2", "--name", "Books", "--domain", "XN--BCHER-KVA.EXAMPLE")
+}
+
+func TestAdminCreateChecksEmailAndPassword(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	for _, email := range []string{"a@b@acme.com", "<script>@acme.com", "Jane <jane@acme.com>", "jane@acme", "jane"} {
+		oneLineMsg(t, "email "+email, c.refused("correct horse battery\n", "admin", "create", "--org", "acme", "--email", email, "--password-stdin"))
+	}
+	for _, pw := range []string{"            ", " \t \t \t \t \t ", "short", ""} {
+		oneLineMsg(t, "password "+pw, c.refused(pw+"\n", "admin", "create", "--org", "acme", "--email", "jane@acme.com", "--password-stdin"))
+	}
+	oneLineMsg(t, "admin name", c.refused("correct horse battery\n", "admin", "create", "--org", "acme", "--email", "jane@acme.com", "--name", "Ja\x1fne", "--password-stdin"))
+	// The web lets an admin sign in from outside the organization's domains; so does the
+	// command line, with a note.
+	code, out, errs := c.run("correct horse battery\n", "admin", "create", "--org", "acme", "--email", "hr@consultants.example", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "hr@consultants.example") || !strings.Contains(errs, "not in acme's email domains") {
+		t.Fatalf("admin outside the domains: exit %d, %q, %q", code, out, errs)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -27,12 +28,29 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	if *slug == "" || *name == "" || len(domains) == 0 {
 		return usagef("org create needs --slug, --name and at least one --domain")
 	}
+	// The web's rules: a slug as its setup page would make it, never rewritten here.
+	if err := roster.CheckSlug(*slug); err != nil {
+		return err
+	}
+	orgName := strings.TrimSpace(*name)
+	if err := roster.CheckName("organization name", orgName); err != nil {
+		return err
+	}
+	clean, bad := roster.ParseDomains(strings.Join(domains, ","))
+	switch {
+	case bad != "":
+		return roster.Errorf(roster.EINVALID, "%q is not an email domain: write domains like acme.com (an internationalised one in its xn-- form)", bad)
+	case len(clean) == 0:
+		return usagef("org create needs at least one --domain")
+	case len(clean) > maxDomains:
+		return roster.Errorf(roster.EINVALID, "use at most %d domains", maxDomains)
+	}
 	store, err := openStore(ctx, e.dbURL(*db))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	org := &roster.Organization{Slug: *slug, Name: *name, Domains: domains}
+	org := &roster.Organization{Slug: *slug, Name: orgName, Domains: clean}
 	if err := store.CreateOrganization(ctx, org); err != nil {
 		return err
 	}
@@ -40,11 +58,17 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// maxDomains is the most domains an organization has, as on the web's settings page.
+const maxDomains = 100
+
 func orgList(ctx context.Context, e *env, args []string) error {
 	fs, db := newFlags(e, "org list")
 	format := fs.String("format", "text", "text or json")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *format != "text" && *format != "json" {
+		return usagef("--format must be text or json")
 	}
 	store, err := openExistingStore(ctx, e.dbURL(*db))
 	if err != nil {
@@ -102,12 +126,23 @@ func adminCreate(ctx context.Context, e *env, args []string) error {
 	if *email == "" {
 		return usagef("admin create needs --email")
 	}
+	// The web's "add admin" rules: a plain address, a name of up to 200 characters.
+	addr := strings.ToLower(strings.TrimSpace(*email))
+	if !roster.ValidAdminEmail(addr) {
+		return roster.Errorf(roster.EINVALID, "%q is not an email address like jane@acme.com", *email)
+	}
+	adminName := strings.TrimSpace(*name)
+	if adminName != "" {
+		if err := roster.CheckName("admin's name", adminName); err != nil {
+			return err
+		}
+	}
 	password, err := readPassword(e, *fromStdin)
 	if err != nil {
 		return err
 	}
-	if n := len([]rune(password)); n < 10 {
-		return usagef("the password must have at least 10 characters")
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	store, org, err := orgBySlug(ctx, e, *db, *slug)
 	if err != nil {
@@ -118,11 +153,30 @@ func adminCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a := &roster.Admin{OrgID: org.ID, Email: strings.ToLower(strings.TrimSpace(*email)), Name: *name, PasswordHash: hash}
+	a := &roster.Admin{OrgID: org.ID, Email: addr, Name: adminName, PasswordHash: hash}
 	if err := store.CreateAdmin(ctx, a); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Created admin %s for %s.\n", a.Email, org.Slug)
+	// As on the web, an admin may sign in with an address outside the organization's
+	// domains (a consultant, a shared HR mailbox), but that is worth a second look.
+	if !org.HasDomain(addr[strings.LastIndexByte(addr, '@')+1:]) {
+		fmt.Fprintf(e.stderr, "Note: %s is not in %s's email domains (%s).\n", a.Email, org.Slug, strings.Join(org.Domains, ", "))
+	}
+	return nil
+}
+
+// checkPassword is the web's rule (at least auth.MinPasswordLength characters, at most
+// auth.MaxPasswordLength bytes) and refuses a password of nothing but spaces.
+func checkPassword(p string) error {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return roster.Errorf(roster.EINVALID, "the password is blank")
+	case utf8.RuneCountInString(p) < auth.MinPasswordLength:
+		return roster.Errorf(roster.EINVALID, "the password must have at least %d characters", auth.MinPasswordLength)
+	case len(p) > auth.MaxPasswordLength:
+		return roster.Errorf(roster.EINVALID, "the password is longer than %d bytes", auth.MaxPasswordLength)
+	}
 	return nil
 }
 
