@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // runRaw runs roster in-process with exactly args: no --db is added.
@@ -121,6 +123,24 @@ func TestAdminCreateChecksEmailAndPassword(t *testing.T) {
 	}
 }
 
+func TestExtraArgumentsAreRefused(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	for _, args := range [][]string{
+		{"org", "create", "--slug", "ok", "--name", "X", "--domain", "y.com", "extra"},
+		{"org", "list", "extra"},
+		{"token", "create", "--org", "acme", "extra"},
+		{"admin", "create", "--org", "acme", "--email", "a@acme.com", "--password-stdin", "extra"},
+		{"learners", "list", "--org", "acme", "extra"},
+		{"learners", "template", "extra"},
+	} {
+		c.refused("correct horse battery\n", args...)
+	}
+	if got := orgSlugs(t, c); len(got) != 1 {
+		t.Fatalf("organizations: %q", got)
+	}
+}
+
 func TestReadingCommandsDoNotCreateTheDatabase(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "typo.db")
@@ -173,4 +193,62 @@ func TestStoresThatCannotBeOpenedExit2OnOneLine(t *testing.T) {
 			oneLineMsg(t, db, errs)
 		}
 	}
+}
+
+func TestGroupHelp(t *testing.T) {
+	for _, group := range []string{"org", "learners", "admin", "token"} {
+		for _, h := range []string{"--help", "-h", "help"} {
+			code, out, errs := runRaw(t, "", group, h)
+			if code != 0 || !strings.Contains(out, "roster "+group+" ") || errs != "" {
+				t.Errorf("roster %s %s: exit %d, stdout %q, stderr %q", group, h, code, out, errs)
+			}
+		}
+		if code, _, errs := runRaw(t, "", group); code != exitUsage || !strings.Contains(errs, "--help") {
+			t.Errorf("roster %s: exit %d, %q", group, code, errs)
+		}
+	}
+	code, out, errs := runRaw(t, "", "learners", "template", "--help")
+	if code != 0 || strings.Contains(out, "first_name") || !strings.Contains(errs, "learners template") {
+		t.Errorf("learners template --help: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+func TestImportFromStandardInput(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	code, out, errs := c.run(people, "learners", "import", "--org", "acme", "--format", "json", "--dry-run", "-")
+	if code != 0 {
+		t.Fatalf("CSV on stdin: exit %d %s", code, errs)
+	}
+	if rep := report(t, out); !rep.Valid || rep.Summary.New != 2 || rep.File.Format != "csv" {
+		t.Fatalf("CSV on stdin: %+v", rep)
+	}
+
+	x := excelize.NewFile()
+	for i, row := range [][]any{{"first_name", "last_name", "employee_email"}, {"Ann", "Lee", "ann@acme.com"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := x.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = c.run(buf.String(), "learners", "import", "--org", "acme", "--format", "json", "-")
+	if code != 0 {
+		t.Fatalf("XLSX on stdin: exit %d %s", code, errs)
+	}
+	if rep := report(t, out); !rep.Committed || rep.Summary.New != 1 || rep.File.Format != "xlsx" {
+		t.Fatalf("XLSX on stdin: %+v", rep)
+	}
+}
+
+func TestImportRefusesNegativeLimits(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	file := writeFile(t, "p.csv", people)
+	c.refused("", "learners", "import", "--org", "acme", "--max-rows", "-1", file)
+	c.refused("", "learners", "import", "--org", "acme", "--max-bytes", "-5", file)
+	c.ok("learners", "import", "--org", "acme", "--max-rows", "0", "--max-bytes", "0", "--dry-run", file)
 }

@@ -22,6 +22,21 @@ import (
 
 func templateBytes() []byte { return importer.Template() }
 
+// learnersTemplate prints the template. It opens no store; --db is accepted, and ignored,
+// like on every other command.
+func learnersTemplate(e *env, args []string) error {
+	fs, _ := newFlags(e, "learners template")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("learners template", pos); err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(templateBytes())
+	return err
+}
+
 func learnersImport(ctx context.Context, e *env, args []string) error {
 	fs, db := newFlags(e, "learners import")
 	slug := fs.String("org", "", "organization slug (required)")
@@ -37,15 +52,31 @@ func learnersImport(ctx context.Context, e *env, args []string) error {
 		return usagef("--format must be text or json")
 	}
 	if len(pos) != 1 {
-		return usagef("learners import needs exactly one FILE")
+		return usagef("learners import needs exactly one FILE (- for standard input)")
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return usagef("cannot open %s: %v", pos[0], unwrapPathError(err))
+	if *maxBytes < 0 {
+		return usagef("--max-bytes must be 0 (the default, %d) or more", importer.DefaultMaxBytes)
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return usagef("%s is a directory, not a file", pos[0])
+	if *maxRows < 0 {
+		return usagef("--max-rows must be 0 (the default, %d) or more", importer.DefaultMaxRows)
+	}
+	in := importer.Input{Name: baseName(pos[0])}
+	if pos[0] == "-" {
+		// The importer tells CSV from XLSX by content, so a pipe needs no name.
+		if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return usagef("- reads the file from standard input: pipe or redirect one in")
+		}
+		in.Name, in.R = "stdin", e.stdin
+	} else {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return usagef("cannot open %s: %v", pos[0], unwrapPathError(err))
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return usagef("%s is a directory, not a file", pos[0])
+		}
+		in.R = f
 	}
 	store, org, err := orgBySlug(ctx, e, *db, *slug)
 	if err != nil {
@@ -53,7 +84,6 @@ func learnersImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer store.Close()
 
-	in := importer.Input{Name: baseName(pos[0]), R: f}
 	env := importer.Env{Org: org, Limits: importer.Limits{MaxBytes: *maxBytes, MaxRows: *maxRows}}
 	prog := newProgress(e, *format == "text")
 	env.Progress = prog.update
@@ -246,7 +276,11 @@ func learnersList(ctx context.Context, e *env, args []string) error {
 	fs, db := newFlags(e, "learners list")
 	slug := fs.String("org", "", "organization slug (required)")
 	format := fs.String("format", "text", "text, json or csv")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("learners list", pos); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" && *format != "csv" {

@@ -24,7 +24,7 @@ Usage:
   roster org create --slug acme --name "Acme Corp" --domain acme.com [--domain acme.co.uk]
   roster org list
   roster learners template
-  roster learners import --org acme [--dry-run] [--format text|json] FILE
+  roster learners import --org acme [--dry-run] [--format text|json] FILE|-
   roster learners list --org acme [--format text|json|csv]
   roster admin create --org acme --email admin@acme.com [--name NAME] [--password-stdin]
   roster token create --org acme [--name NAME]
@@ -135,8 +135,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	case "org list":
 		return orgList(ctx, e, rest[1:])
 	case "learners template":
-		_, err := e.stdout.Write(templateBytes())
-		return err
+		return learnersTemplate(e, rest[1:])
 	case "learners import":
 		return learnersImport(ctx, e, rest[1:])
 	case "learners list":
@@ -152,12 +151,39 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "org", "learners", "admin", "token":
-		if sub == "" {
-			return usagef("%s needs a subcommand", cmd)
+		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help" || rest[0] == "help") {
+			fmt.Fprint(e.stdout, groupUsage(cmd))
+			return nil
 		}
-		return usagef("unknown command %q", cmd+" "+sub)
+		if sub == "" {
+			return usagef("%s needs a subcommand: 'roster %s --help' lists them", cmd, cmd)
+		}
+		return usagef("unknown command %q: 'roster %s --help' lists the %s commands", cmd+" "+sub, cmd, cmd)
 	}
 	return usagef("unknown command %q", cmd)
+}
+
+// groupUsage lists the subcommands of a command group ("org"): the lines of usage that
+// start with it.
+func groupUsage(group string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage:\n")
+	for _, l := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(l, "  roster "+group+" ") {
+			fmt.Fprintln(&b, l)
+		}
+	}
+	fmt.Fprintf(&b, "\n'roster %s SUBCOMMAND --help' lists a subcommand's flags.\n", group)
+	return b.String()
+}
+
+// noArgs refuses positional arguments where a command takes none: they are typos or
+// forgotten flags, never to be ignored.
+func noArgs(cmd string, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("%s takes no argument, but got %q", cmd, pos[0])
+	}
+	return nil
 }
 
 // newFlags makes a flag set for a subcommand, with --db on every one.

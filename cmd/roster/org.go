@@ -22,7 +22,11 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "display name (required)")
 	var domains multiFlag
 	fs.Var(&domains, "domain", "an email domain of the organization (repeatable, at least one)")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("org create", pos); err != nil {
 		return err
 	}
 	if *slug == "" || *name == "" || len(domains) == 0 {
@@ -64,7 +68,11 @@ const maxDomains = 100
 func orgList(ctx context.Context, e *env, args []string) error {
 	fs, db := newFlags(e, "org list")
 	format := fs.String("format", "text", "text or json")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("org list", pos); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
@@ -120,7 +128,11 @@ func adminCreate(ctx context.Context, e *env, args []string) error {
 	email := fs.String("email", "", "the admin's email, used to sign in (required)")
 	name := fs.String("name", "", "the admin's name")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("admin create", pos); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -206,7 +218,11 @@ func tokenCreate(ctx context.Context, e *env, args []string) error {
 	fs, db := newFlags(e, "token create")
 	slug := fs.String("org", "", "organization slug (required)")
 	name := fs.String("name", "cli", "a name to recognise the token by")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("token create", pos); err != nil {
 		return err
 	}
 	store, org, err := orgBySlug(ctx, e, *db, *slug)
