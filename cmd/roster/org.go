@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -178,16 +177,10 @@ func adminCreate(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// checkPassword is the web's rule (at least auth.MinPasswordLength characters, at most
-// auth.MaxPasswordLength bytes) and refuses a password of nothing but spaces.
+// checkPassword is the web's rule (auth.NewPasswordProblem).
 func checkPassword(p string) error {
-	switch {
-	case strings.TrimSpace(p) == "":
-		return roster.Errorf(roster.EINVALID, "the password is blank")
-	case utf8.RuneCountInString(p) < auth.MinPasswordLength:
-		return roster.Errorf(roster.EINVALID, "the password must have at least %d characters", auth.MinPasswordLength)
-	case len(p) > auth.MaxPasswordLength:
-		return roster.Errorf(roster.EINVALID, "the password is longer than %d bytes", auth.MaxPasswordLength)
+	if msg := auth.NewPasswordProblem(p); msg != "" {
+		return roster.Errorf(roster.EINVALID, "%s", strings.TrimSuffix(msg, "."))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -34,6 +35,22 @@ const MinPasswordLength = 10
 
 // MaxPasswordLength bounds the work a sign-in request can ask of argon2.
 const MaxPasswordLength = 1024
+
+// NewPasswordProblem says what is wrong with a new admin's password, in a sentence for
+// the form or the command line, or "" when it is acceptable: at least MinPasswordLength
+// characters, at most MaxPasswordLength bytes, and not only white space. The web's forms
+// and `roster admin create` share it.
+func NewPasswordProblem(p string) string {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return "The password is blank."
+	case utf8.RuneCountInString(p) < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case len(p) > MaxPasswordLength:
+		return "That password is too long."
+	}
+	return ""
+}
 
 var b64 = base64.RawStdEncoding
 

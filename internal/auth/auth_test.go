@@ -57,3 +57,18 @@ func TestSecrets(t *testing.T) {
 		t.Fatal("Equal")
 	}
 }
+
+func TestNewPasswordProblem(t *testing.T) {
+	for p, bad := range map[string]bool{
+		"a long passphrase":      false,
+		"short":                  true,
+		"            ":           true, // twelve spaces: long enough, but blank
+		"\t\t\t\t\t\t\t\t\t\t\t": true,
+		"0123456789":             false,
+		string(make([]byte, MaxPasswordLength+1)): true,
+	} {
+		if got := NewPasswordProblem(p); (got != "") != bad {
+			t.Errorf("NewPasswordProblem(%q) = %q, want a problem: %v", p, got, bad)
+		}
+	}
+}

@@ -53,6 +53,11 @@ func TestSetupFirstStart(t *testing.T) {
 	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "at least 10 characters") || !strings.Contains(r.Body, "is not an email domain") {
 		t.Fatalf("setup with bad fields: %d\n%s", r.StatusCode, r.Body)
 	}
+	short.Set("password", "            ") // long enough, but nothing in it
+	short.Set("domains", form.Get("domains"))
+	if r := b.post("/setup", short); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "The password is blank") {
+		t.Fatalf("setup with a blank password: %d\n%s", r.StatusCode, r.Body)
+	}
 	if n, _ := e.store.CountAdmins(context.Background()); n != 0 {
 		t.Fatalf("a bad setup created %d admins", n)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
@@ -211,15 +210,6 @@ func checkEmail(email string) string {
 	return ""
 }
 
-func checkPassword(p string) string {
-	n := utf8.RuneCountInString(p)
-	if n < auth.MinPasswordLength {
-		return fmt.Sprintf("Use at least %d characters.", auth.MinPasswordLength)
-	}
-	if len(p) > auth.MaxPasswordLength {
-		return "That password is too long."
-	}
-	return ""
-}
+func checkPassword(p string) string { return auth.NewPasswordProblem(p) }
 
 func slugify(name string) string { return roster.Slugify(name) }
