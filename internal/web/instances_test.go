@@ -27,21 +27,38 @@ func pgInstances(t *testing.T, n int) []*env {
 	u, _ := pgtest.Schema(t, "roster_web")
 	out := make([]*env, n)
 	for i := range out {
-		st, err := postgres.Open(context.Background(), u, postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		srv, err := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(srv)
-		t.Cleanup(ts.Close)
-		t.Cleanup(func() { srv.Wait(context.Background()) })
-		out[i] = &env{t: t, store: st, srv: srv, ts: ts}
+		out[i] = serveOn(t, openPG(t, u), nil)
 	}
 	return out
+}
+
+// openPG opens a PostgreSQL store, closed when the test ends.
+func openPG(t *testing.T, u string) *postgres.DB {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// serveOn starts a server on st (served through wrap, when given, as the server's
+// store) on loopback, stopped when the test ends.
+func serveOn(t *testing.T, st roster.Store, wrap func(roster.Store) roster.Store) *env {
+	t.Helper()
+	cfg := Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if wrap != nil {
+		cfg.Store = wrap(st)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { srv.Wait(context.Background()) })
+	return &env{t: t, store: st, srv: srv, ts: ts}
 }
 
 // peopleCSV is n learners of acme.com in one department.
@@ -248,13 +265,7 @@ func TestCommitOutlivesCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv, err := New(Config{Store: cleanupAfterImport{st}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	e := &env{t: t, store: st, srv: srv, ts: ts}
+	e := serveOn(t, st, func(s roster.Store) roster.Store { return cleanupAfterImport{s} })
 	tn := e.tenant("acme")
 	c := e.api(tn.Token)
 	rep := decode[roster.ImportReport](t, c.upload("people.csv", peopleCSV(500, "R&D")))
@@ -280,18 +291,7 @@ func TestCommitOutlivesCleanup(t *testing.T) {
 func TestDatabaseUnavailable(t *testing.T) {
 	t.Parallel()
 	u := pgtest.Database(t, "roster_web_down", "")
-	st, err := postgres.Open(context.Background(), u, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	e := &env{t: t, store: st, srv: srv, ts: ts}
+	e := serveOn(t, openPG(t, u), nil)
 	tn := e.tenant("acme")
 	a := e.api(tn.Token)
 	if r := a.get("/api/v1/learners"); r.StatusCode != http.StatusOK {
