@@ -76,14 +76,24 @@ var domainRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[
 
 // ParseDomains reads a list of email domains separated by commas, semicolons, spaces or
 // lines, lower-cased, without a leading "@" or one trailing "." (the root), de-duplicated
-// in the order given. It returns the first entry that is not a domain, if any.
-func ParseDomains(s string) (domains []string, bad string) {
+// in the order given. toASCII, when given, writes an internationalised domain in its
+// ASCII (xn--) form first (internal/idn.ASCII: this package keeps to the standard
+// library), so that "bücher.example" is stored as the one spelling the importer compares.
+// It returns the first entry that is not a domain, if any.
+func ParseDomains(s string, toASCII func(string) (string, bool)) (domains []string, bad string) {
 	seen := map[string]bool{}
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		d := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(f)), "@")
 		d = strings.TrimSuffix(d, ".")
 		if d == "" {
 			continue
+		}
+		if toASCII != nil {
+			a, ok := toASCII(d)
+			if !ok {
+				return nil, f
+			}
+			d = a
 		}
 		if len(d) > 253 || !domainRE.MatchString(d) {
 			return nil, f

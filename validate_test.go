@@ -45,12 +45,12 @@ func TestCheckName(t *testing.T) {
 }
 
 func TestParseDomains(t *testing.T) {
-	got, bad := ParseDomains("X.COM., @acme.co.uk; acme.co.uk\nxn--bcher-kva.example")
+	got, bad := ParseDomains("X.COM., @acme.co.uk; acme.co.uk\nxn--bcher-kva.example", nil)
 	if bad != "" || !slices.Equal(got, []string{"x.com", "acme.co.uk", "xn--bcher-kva.example"}) {
 		t.Fatalf("ParseDomains: %q, bad %q", got, bad)
 	}
 	for _, d := range []string{"localhost", "bücher.example", "x.com..", "-a.com", "a.com-", "a..com", "a.123", "a_b.com", "a@b.com", strings.Repeat("a", 64) + ".com"} {
-		if _, bad := ParseDomains(d); bad == "" {
+		if _, bad := ParseDomains(d, nil); bad == "" {
 			t.Errorf("ParseDomains(%q) accepted it", d)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 func orgCreate(ctx context.Context, e *env, args []string) error {
@@ -39,7 +40,7 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	if err := roster.CheckName("organization name", orgName); err != nil {
 		return err
 	}
-	clean, bad := roster.ParseDomains(strings.Join(domains, ","))
+	clean, bad := roster.ParseDomains(strings.Join(domains, ","), idn.ASCII)
 	switch {
 	case bad != "":
 		return roster.Errorf(roster.EINVALID, "%q is not an email domain: write domains like acme.com (an internationalised one in its xn-- form)", bad)

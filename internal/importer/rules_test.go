@@ -177,3 +177,30 @@ func TestNormalisation(t *testing.T) {
 		t.Fatalf("first name not NFC: %q", ch[0].After.FirstName)
 	}
 }
+
+// An internationalised email domain belongs to the organization whichever spelling the
+// file and the organization use: Unicode or its ASCII (xn--) form.
+func TestIDNDomains(t *testing.T) {
+	ascii := &roster.Organization{ID: "org_b", Slug: "books", Domains: []string{"xn--bcher-kva.de"}}
+	for _, c := range []struct {
+		org   *roster.Organization
+		email string
+	}{
+		{ascii, "jane@bücher.de"},
+		{ascii, "jane@BÜCHER.de"},
+		{ascii, "jane@xn--bcher-kva.de"},
+		{testOrg, "jane@xn--bcher-kva.de"}, // testOrg holds bücher.de, as written
+	} {
+		rep, err := Run(context.Background(), Input{Name: "t.csv", R: strings.NewReader(hdr + "Jane,Doe," + c.email + ",,,,,,\n")}, Env{Org: c.org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Valid {
+			t.Errorf("%s in an organization of %v: %+v", c.email, c.org.Domains, rep.Errors)
+		}
+	}
+	rep, err := Run(context.Background(), Input{Name: "t.csv", R: strings.NewReader(hdr + "Jane,Doe,jane@bucher.de,,,,,,\n")}, Env{Org: ascii})
+	if err != nil || rep.Valid || rep.Errors[0].Code != roster.CodeUnrecognizedDomain {
+		t.Fatalf("another domain: %v %+v", err, rep)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/csvsafe"
+	"github.com/roster-dev/roster/internal/idn"
 	"github.com/roster-dev/roster/internal/importer/xlsxfile"
 )
 
@@ -180,6 +181,7 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		fileError(roster.CodeEmptyFile, "The file has no header row and no learners.")
 		return finish()
 	}
+	orgDomains := newDomainSet(env.Org)
 	if env.Org.HRISProvider != "" {
 		warns.add(roster.RowError{Row: 0, Code: roster.WarnHRISManaged, Value: env.Org.HRISProvider,
 			Message: fmt.Sprintf("Your organization syncs learners from %s; the next sync will overwrite the fields it owns.", env.Org.HRISProvider)})
@@ -326,7 +328,7 @@ read:
 		for _, ci := range freeText {
 			r.f[ci] = plainText(r.f[ci])
 		}
-		checkRow(&r, env.Org, errs.add)
+		checkRow(&r, env.Org, orgDomains, errs.add)
 
 		// Duplicates: every row with a well-formed email takes part, valid or not.
 		if e := r.f[cEmail]; e != "" && validEmail(e) && utf8.RuneCountInString(e) <= 254 {
@@ -524,8 +526,30 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// domainSet holds an organization's email domains in ASCII form (internal/idn), so that
+// an email written with an internationalised domain ("jane@bücher.example") belongs to
+// the organization whatever spelling either side uses ("xn--bcher-kva.example").
+type domainSet map[string]bool
+
+func newDomainSet(org *roster.Organization) domainSet {
+	set := domainSet{}
+	for _, d := range org.Domains {
+		a, _ := idn.ASCII(d)
+		set[a] = true
+	}
+	return set
+}
+
+func (s domainSet) has(domain string) bool {
+	if s[domain] { // ASCII and lower-case already: emails are lower-cased on import
+		return true
+	}
+	a, ok := idn.ASCII(domain)
+	return ok && s[a]
+}
+
 // checkRow applies the per-row rules to a normalised record.
-func checkRow(r *record, org *roster.Organization, add func(roster.RowError)) {
+func checkRow(r *record, org *roster.Organization, domains domainSet, add func(roster.RowError)) {
 	for ci, c := range roster.Columns {
 		v := r.f[ci]
 		if v == "" {
@@ -551,7 +575,7 @@ func checkRow(r *record, org *roster.Organization, add func(roster.RowError)) {
 			if !validEmail(v) {
 				add(roster.RowError{Row: r.row, Column: c.Name, Code: roster.CodeInvalidEmail, Value: clip(v),
 					Message: fmt.Sprintf("%q is not a usable email address (expected name@company.com).", clip(v))})
-			} else if ci == cEmail && !org.HasDomain(domainOf(v)) {
+			} else if ci == cEmail && !domains.has(domainOf(v)) {
 				add(roster.RowError{Row: r.row, Column: c.Name, Code: roster.CodeUnrecognizedDomain, Value: v,
 					Message: fmt.Sprintf("%s is not one of your organization's email domains (%s).", domainOf(v), strings.Join(org.Domains, ", "))})
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 // setupPage is the first start: on a store without admins it creates the organization
@@ -198,7 +199,7 @@ func safeNext(next string) string {
 
 // parseDomains reads a list of email domains separated by commas, spaces or lines. It
 // returns the first entry that is not a domain, if any. The rule is the command line's too.
-func parseDomains(s string) (domains []string, bad string) { return roster.ParseDomains(s) }
+func parseDomains(s string) (domains []string, bad string) { return roster.ParseDomains(s, idn.ASCII) }
 
 func checkEmail(email string) string {
 	if email == "" {

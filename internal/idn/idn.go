@@ -1,0 +1,33 @@
+// Package idn writes an email domain in the one form Roster stores and compares: ASCII
+// (an internationalised label as its xn-- punycode), lower-case. golang.org/x/net/idna
+// does the conversion (UTS #46, the lookup profile browsers and mail systems use).
+package idn
+
+import (
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// ASCII returns d in ASCII form, lower-cased: "Bücher.Example" and "xn--bcher-kva.example"
+// both give "xn--bcher-kva.example". ok is false for a name idna refuses; d is then
+// returned lower-cased, for the caller's own rules to judge.
+func ASCII(d string) (string, bool) {
+	if isASCII(d) {
+		return strings.ToLower(d), true // the common case, without idna's work
+	}
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil {
+		return strings.ToLower(d), false
+	}
+	return strings.ToLower(a), true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
