@@ -347,3 +347,28 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 		t.Fatalf("a cancellation that is not the client's: %d", w.Code)
 	}
 }
+
+// TestRequestTimeout: a page or an API read that waits longer than RequestTimeout for
+// the store answers 503; a download is not bounded by it. (A nanosecond: every store call
+// is past its deadline before it starts.)
+func TestRequestTimeout(t *testing.T) {
+	e := newEnv(t)
+	tn := e.tenant("acme")
+	b := e.browser()
+	b.signIn(tn)
+	// Signed in first; then the routes again, with the timeout.
+	e.srv.cfg.RequestTimeout = time.Nanosecond
+	e.srv.mux = http.NewServeMux()
+	e.srv.routes()
+	a := e.api(tn.Token)
+	r := a.get("/api/v1/learners")
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"unavailable"`) || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("an API read past its deadline: %d %s", r.StatusCode, r.Body)
+	}
+	if r := b.get("/learners"); r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, "Try again in a moment") {
+		t.Fatalf("a page past its deadline: %d\n%.300s", r.StatusCode, r.Body)
+	}
+	if r := b.get("/learners/export.csv"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the export is bounded by the request timeout: %d", r.StatusCode)
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -44,46 +45,68 @@ func (s *Server) routes() {
 	}
 
 	// Pages that need no session.
-	m.Handle("GET /setup", s.public(s.setupPage))
-	m.Handle("POST /setup", s.public(s.setupSubmit))
-	m.Handle("GET /signin", s.public(s.signInPage))
-	m.Handle("POST /signin", s.public(s.signInSubmit))
+	// quick marks what answers from the store in milliseconds: RequestTimeout bounds it.
+	// Uploads, commits, the upload page (which may check its file again) and downloads
+	// take as long as their file and are left out.
+	quick := s.quick
+	m.Handle("GET /setup", quick(s.public(s.setupPage)))
+	m.Handle("POST /setup", quick(s.public(s.setupSubmit)))
+	m.Handle("GET /signin", quick(s.public(s.signInPage)))
+	m.Handle("POST /signin", quick(s.public(s.signInSubmit)))
 
 	// Pages of a signed-in admin.
-	m.Handle("POST /signout", s.signedIn(s.signOut))
-	m.Handle("GET /{$}", s.signedIn(func(w http.ResponseWriter, r *http.Request) error {
+	m.Handle("POST /signout", quick(s.signedIn(s.signOut)))
+	m.Handle("GET /{$}", quick(s.signedIn(func(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/learners", http.StatusSeeOther)
 		return nil
-	}))
-	m.Handle("GET /learners", s.signedIn(s.learnersPage))
+	})))
+	m.Handle("GET /learners", quick(s.signedIn(s.learnersPage)))
 	m.Handle("GET /learners/export.csv", s.signedIn(s.learnersExport))
-	m.Handle("GET /learners/{id}", s.signedIn(s.learnerPage))
-	m.Handle("GET /template.csv", s.signedIn(s.templateCSV))
-	m.Handle("GET /uploads/new", s.signedIn(s.uploadNewPage))
+	m.Handle("GET /learners/{id}", quick(s.signedIn(s.learnerPage)))
+	m.Handle("GET /template.csv", quick(s.signedIn(s.templateCSV)))
+	m.Handle("GET /uploads/new", quick(s.signedIn(s.uploadNewPage)))
 	m.Handle("POST /uploads", s.signedInUpload(s.uploadSubmit))
 	m.Handle("GET /uploads/{id}", s.signedIn(s.uploadPage))
-	m.Handle("GET /uploads/{id}/status", s.signedIn(s.uploadStatus))
+	m.Handle("GET /uploads/{id}/status", quick(s.signedIn(s.uploadStatus)))
 	m.Handle("GET /uploads/{id}/errors.csv", s.signedIn(s.uploadErrorsCSV))
 	m.Handle("GET /uploads/{id}/rows-with-errors.csv", s.signedIn(s.uploadErrorRowsCSV))
 	m.Handle("POST /uploads/{id}/commit", s.signedIn(s.uploadCommit))
-	m.Handle("GET /imports", s.signedIn(s.importsPage))
-	m.Handle("GET /imports/{id}", s.signedIn(s.importPage))
-	m.Handle("GET /settings", s.signedIn(s.settingsPage))
-	m.Handle("POST /settings/admins", s.signedIn(s.settingsAddAdmin))
-	m.Handle("POST /settings/domains", s.signedIn(s.settingsDomains))
-	m.Handle("POST /settings/tokens", s.signedIn(s.settingsCreateToken))
-	m.Handle("POST /settings/tokens/{id}/revoke", s.signedIn(s.settingsRevokeToken))
+	m.Handle("GET /imports", quick(s.signedIn(s.importsPage)))
+	m.Handle("GET /imports/{id}", quick(s.signedIn(s.importPage)))
+	m.Handle("GET /settings", quick(s.signedIn(s.settingsPage)))
+	m.Handle("POST /settings/admins", quick(s.signedIn(s.settingsAddAdmin)))
+	m.Handle("POST /settings/domains", quick(s.signedIn(s.settingsDomains)))
+	m.Handle("POST /settings/tokens", quick(s.signedIn(s.settingsCreateToken)))
+	m.Handle("POST /settings/tokens/{id}/revoke", quick(s.signedIn(s.settingsRevokeToken)))
 
 	for _, rt := range s.apiRoutes() {
 		h := s.apiAuth(rt.h)
 		if rt.Path == "/api/v1/openapi.json" {
 			h = s.apiPublic(rt.h) // the document describes the API; it holds no data
 		}
+		// Reads answer from the store; uploads and commits take as long as their file,
+		// and GET of an upload may check its file again.
+		if rt.Method == "GET" && !strings.HasPrefix(rt.Path, "/api/v1/uploads") {
+			h = quick(h)
+		}
 		m.Handle(rt.Method+" "+rt.Path, h)
 	}
 
 	// Everything else: 404, or 405 when the path exists with another method.
 	m.HandleFunc("/", s.notFound)
+}
+
+// quick bounds h by RequestTimeout (see Config.RequestTimeout); a store call cut by it
+// answers 503.
+func (s *Server) quick(h http.Handler) http.Handler {
+	if s.cfg.RequestTimeout <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // notFound answers the requests no route took. The catch-all pattern also matches a known

@@ -54,6 +54,11 @@ type Config struct {
 	// HideMetrics leaves /metrics out of the handler, for a command that serves
 	// MetricsHandler on an address of its own.
 	HideMetrics bool
+	// RequestTimeout bounds the pages and API reads that answer from the store in
+	// milliseconds (not the uploads, commits and downloads, which take as long as their
+	// file): past it the request answers 503. It keeps a database that stopped answering
+	// from holding requests (and a browser tab) indefinitely. Zero: no limit.
+	RequestTimeout time.Duration
 }
 
 // Server is the web app and the API; it implements http.Handler.
