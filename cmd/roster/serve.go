@@ -40,6 +40,7 @@ type serveConfig struct {
 	ShutdownTimeout  time.Duration
 	StatementTimeout time.Duration
 	RequestTimeout   time.Duration
+	FileWorkers      int
 	DBMaxConns       int
 	UploadTTL        time.Duration
 	CleanupEvery     time.Duration
@@ -91,6 +92,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight get before their connections are closed (commits always run to their end)")
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", 5*time.Minute, "PostgreSQL: longest a single SQL statement may run (0: the server's setting)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", time.Minute, "longest a page or an API read may wait for the store before it answers 503 (0: no limit; uploads, commits and downloads are not bounded)")
+	fs.IntVar(&c.FileWorkers, "file-workers", 0, "files this instance validates or commits at once; the others wait their turn (0: the number of CPUs, at least 2)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "PostgreSQL: connections in this instance's pool (0: max(4, CPUs), or pool_max_conns in the URL)")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "uploads never committed are deleted this long after they were last touched")
 	fs.DurationVar(&c.CleanupEvery, "cleanup-every", time.Hour, "how often abandoned uploads are looked for (on one instance at a time)")
@@ -138,8 +140,8 @@ func parseServe(e *env, args []string) (*serveConfig, error) {
 		return nil, usagef("--max-upload-mb and --max-rows must be positive")
 	case c.LogFormat != "auto" && c.LogFormat != "json" && c.LogFormat != "text":
 		return nil, usagef("--log-format must be auto, json or text")
-	case c.ShutdownTimeout < 0 || c.StatementTimeout < 0 || c.RequestTimeout < 0 || c.DBMaxConns < 0:
-		return nil, usagef("--shutdown-timeout, --statement-timeout, --request-timeout and --db-max-conns cannot be negative")
+	case c.ShutdownTimeout < 0 || c.StatementTimeout < 0 || c.RequestTimeout < 0 || c.DBMaxConns < 0 || c.FileWorkers < 0:
+		return nil, usagef("--shutdown-timeout, --statement-timeout, --request-timeout, --db-max-conns and --file-workers cannot be negative")
 	case c.UploadTTL < time.Second || c.CleanupEvery < 10*time.Millisecond || c.ReadyTimeout <= 0:
 		return nil, usagef("--upload-ttl, --cleanup-every and --ready-timeout must be positive (--upload-ttl: at least 1s)")
 	}
@@ -224,7 +226,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Store: store, Logger: logger, Now: time.Now, SecureCookies: c.SecureCookies,
 		Limits:       importer.Limits{MaxBytes: c.MaxUploadMB << 20, MaxRows: c.MaxRows},
 		ReadyTimeout: c.ReadyTimeout, MetricsToken: c.MetricsToken, HideMetrics: c.MetricsAddr != "",
-		TrustedProxies: c.TrustedProxies, RequestTimeout: c.RequestTimeout,
+		TrustedProxies: c.TrustedProxies, RequestTimeout: c.RequestTimeout, FileWorkers: c.FileWorkers,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
@@ -370,5 +372,51 @@ func TestRequestTimeout(t *testing.T) {
 	}
 	if r := b.get("/learners/export.csv"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the export is bounded by the request timeout: %d", r.StatusCode)
+	}
+}
+
+// TestFileWorkers: an instance reads at most FileWorkers files at once; an upload beyond
+// that waits for a slot (counted in roster_file_queue) and goes on when one is free. Three
+// concurrent million-row uploads peaked at 497 MB before there were slots.
+func TestFileWorkers(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.FileWorkers = 1 })
+	tn := e.tenant("acme")
+	release, err := e.srv.fileSlot(context.Background()) // the one slot, taken
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *resp, 1)
+	go func() {
+		body, ct := multipartBody(nil, "people.csv", peopleCSV(10, "R&D"))
+		req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/uploads", body)
+		req.Header.Set("Authorization", "Bearer "+tn.Token)
+		req.Header.Set("Content-Type", ct)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		done <- &resp{r, string(b)}
+	}()
+	for i := 0; i < 500 && testutil.ToFloat64(e.srv.metrics.fileQueue) != 1; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if q := testutil.ToFloat64(e.srv.metrics.fileQueue); q != 1 {
+		t.Fatalf("roster_file_queue = %v while the only slot is taken, want 1", q)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the upload did not wait for the slot: %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	r := <-done
+	if r == nil || r.StatusCode != http.StatusCreated {
+		t.Fatalf("the upload after the slot was freed: %+v", r)
+	}
+	if q := testutil.ToFloat64(e.srv.metrics.fileQueue); q != 0 {
+		t.Fatalf("roster_file_queue = %v after, want 0", q)
 	}
 }

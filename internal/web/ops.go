@@ -29,6 +29,7 @@ type metrics struct {
 	validateDur   prometheus.Histogram
 	commitDur     prometheus.Histogram
 	importErrors  *prometheus.CounterVec
+	fileQueue     prometheus.Gauge
 	httpErrors    *prometheus.CounterVec
 	requests      *prometheus.CounterVec
 	requestDur    *prometheus.HistogramVec
@@ -77,6 +78,10 @@ func newMetrics() *metrics {
 			Name: "roster_import_errors_total",
 			Help: "Errors found in learner files, by the import contract's code (each validation counts its errors).",
 		}, []string{"code"}),
+		fileQueue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roster_file_queue",
+			Help: "Validations and commits waiting for a file slot (--file-workers) on this instance.",
+		}),
 		httpErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_http_errors_total",
 			Help: "Error responses, by the API's error code (invalid, not_found, conflict, stale, internal...).",
@@ -96,7 +101,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.uploads, m.commits, m.rows, m.validateDur, m.commitDur, m.importErrors,
-		m.httpErrors, m.requests, m.requestDur, m.inFlight, m.commitsFlight,
+		m.fileQueue, m.httpErrors, m.requests, m.requestDur, m.inFlight, m.commitsFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist before their first event, so dashboards and alerts see zeros.
 	for _, o := range []string{"valid", "invalid", "rejected", "failed"} {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -59,6 +60,11 @@ type Config struct {
 	// file): past it the request answers 503. It keeps a database that stopped answering
 	// from holding requests (and a browser tab) indefinitely. Zero: no limit.
 	RequestTimeout time.Duration
+	// FileWorkers is how many files this instance reads at once (validations and commits;
+	// default: the number of CPUs, at least 2). Each holds up to ~300 MB for a million-row
+	// file; the others wait their turn, so memory stays bounded however many admins upload
+	// together.
+	FileWorkers int
 }
 
 // Server is the web app and the API; it implements http.Handler.
@@ -68,6 +74,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
+	files   chan struct{} // a slot per file being read (Config.FileWorkers)
 	pages   map[string]*template.Template
 	static  http.Handler
 	limiter *rateLimiter
@@ -118,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 2 * time.Second
 	}
+	if cfg.FileWorkers <= 0 {
+		cfg.FileWorkers = max(2, runtime.GOMAXPROCS(0))
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   cfg.Store,
@@ -129,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 		preview: newPreviewCache(64),
 		cop:     http.NewCrossOriginProtection(),
 		metrics: newMetrics(),
+		files:   make(chan struct{}, cfg.FileWorkers),
 	}
 	s.ctx, s.cancelBG = context.WithCancel(context.Background())
 	pages, err := parseTemplates()

@@ -204,6 +204,11 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 			s.metrics.uploads.WithLabelValues("failed").Inc()
 		}
 	}()
+	release, err := s.fileSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// Read the version before the file: a commit that lands during validation makes this
 	// report stale, never silently current.
 	org, err := s.store.OrganizationByID(ctx, orgID)
@@ -292,6 +297,25 @@ func (s *Server) validate(ctx context.Context, orgID string, u *roster.Upload, p
 	return rep, nil
 }
 
+// fileSlot waits for one of the Config.FileWorkers slots for reading a file, until ctx
+// ends; release gives it back. One caller holds one slot at a time (a commit gives its
+// slot back before it validates again), so slots cannot deadlock.
+func (s *Server) fileSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.files <- struct{}{}:
+		return func() { <-s.files }, nil
+	default:
+	}
+	s.metrics.fileQueue.Inc()
+	defer s.metrics.fileQueue.Dec()
+	select {
+	case s.files <- struct{}{}:
+		return func() { <-s.files }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // reportOf decodes an upload's stored report; nil while it is being validated.
 func reportOf(u *roster.Upload) (*roster.ImportReport, error) {
 	if len(u.Report) == 0 {
@@ -374,8 +398,13 @@ func (s *Server) commitUpload(ctx context.Context, p *principal, id string) (rep
 		return nil, false, err
 	}
 	defer rc.Close()
+	release, err := s.fileSlot(ctx)
+	if err != nil {
+		return nil, false, err
+	}
 	rep, err = importer.Commit(ctx, s.store, importer.Input{Name: u.FileName, R: rc},
 		importer.Env{Org: org, Limits: s.cfg.Limits}, u.BaseVersion, p.actor())
+	release() // before revalidate, which takes a slot of its own
 	revalidate := func() (*roster.ImportReport, bool, error) {
 		rc.Close()
 		rep, err := s.validate(ctx, p.Org.ID, u, nil)
