@@ -92,6 +92,9 @@ func open(r io.Reader, maxBytes int64) (*source, *formatError, error) {
 		return nil, &formatError{"unsupported_format", "This is a PDF document. Upload a CSV or XLSX file."}, nil
 	case bytes.HasPrefix(head, []byte("PK")):
 		return nil, &formatError{"unsupported_format", "This is a zip archive, not a CSV or XLSX file."}, nil
+	case utf16NoBOM(head):
+		return nil, &formatError{"unsupported_format", "This file looks like UTF-16 text without a byte order mark, which cannot be read safely. " +
+			"Save it again as \"CSV UTF-8\" (or as UTF-16 with its byte order mark) and upload it again."}, nil
 	case isBinary(head):
 		return nil, &formatError{"unsupported_format", "This file is not a CSV or XLSX file (it looks like a picture or another binary file)."}, nil
 	}
@@ -103,6 +106,25 @@ func open(r io.Reader, maxBytes int64) (*source, *formatError, error) {
 		return nil, nil, err
 	}
 	return &source{rows: c, format: "csv", csv: c}, nil, nil
+}
+
+// utf16NoBOM: text whose every other byte is NUL (ASCII characters written as UTF-16)
+// without the byte order mark the contract asks for. Told apart from a binary file, so
+// that the message says what to do.
+func utf16NoBOM(head []byte) bool {
+	if len(head) < 16 || bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		return false
+	}
+	var zeros [2]int
+	n := len(head) &^ 1
+	for i := 0; i < n; i++ {
+		if head[i] == 0 {
+			zeros[i&1]++
+		}
+	}
+	half := n / 2
+	// Little-endian ASCII: odd bytes NUL, even bytes not; big-endian the other way round.
+	return (zeros[1] >= half*9/10 && zeros[0] == 0) || (zeros[0] >= half*9/10 && zeros[1] == 0)
 }
 
 // isBinary: NUL bytes (outside UTF-16 text) and the signatures of common pictures.

@@ -121,7 +121,24 @@ func TestReading(t *testing.T) {
 				}
 			}},
 		{name: "PDF", file: []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"), errors: []string{"0::unsupported_format"}},
-		{name: "PNG", file: []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), errors: []string{"0::unsupported_format"}},
+		{name: "PNG", file: []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), errors: []string{"0::unsupported_format"},
+			check: func(t *testing.T, rep *roster.ImportReport) {
+				if !strings.Contains(rep.Errors[0].Message, "picture") {
+					t.Errorf("message: %q", rep.Errors[0].Message)
+				}
+			}},
+		{name: "UTF-16LE without a BOM", file: utf16Bytes("first_name,last_name,employee_email\r\nZoe,Doe,zoe@acme.com\r\n", false)[2:],
+			errors: []string{"0::unsupported_format"}, check: func(t *testing.T, rep *roster.ImportReport) {
+				if !strings.Contains(rep.Errors[0].Message, "UTF-16 text without a byte order mark") {
+					t.Errorf("message: %q", rep.Errors[0].Message)
+				}
+			}},
+		{name: "UTF-16BE without a BOM", file: utf16Bytes("first_name,last_name,employee_email\r\nZoe,Doe,zoe@acme.com\r\n", true)[2:],
+			errors: []string{"0::unsupported_format"}, check: func(t *testing.T, rep *roster.ImportReport) {
+				if !strings.Contains(rep.Errors[0].Message, "UTF-16") {
+					t.Errorf("message: %q", rep.Errors[0].Message)
+				}
+			}},
 		{name: "old xls", file: []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\x00\x00"), errors: []string{"0::unsupported_format"}},
 		{name: "zip that is not a workbook", file: zipOf(t, "hello.txt", "hi"), errors: []string{"0::unsupported_format"}},
 		{name: "xlsx", file: xlsxOf(t, [][]any{{"First Name", "Last Name", "Email", "Employee ID"}, {"Jane", "Doe", "jane@acme.com", 123456789012}, {"J@hn", "Roe", "john@acme.com", "E2"}}),
