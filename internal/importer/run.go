@@ -317,16 +317,19 @@ read:
 			}
 			v, g := normalise(rec.Cells[i])
 			guessed = guessed || g
-			// An export's formula guard ("'=…") is not part of the value.
-			if u := csvsafe.Unquote(v); len(u) != len(v) {
-				v = strings.TrimFunc(u, isTrimSpace)
-			}
 			r.f[ci] = v
 		}
 		r.f[cEmail] = lowerEmail(r.f[cEmail])
 		r.f[cManager] = lowerEmail(r.f[cManager])
 		for _, ci := range freeText {
 			r.f[ci] = plainText(r.f[ci])
+		}
+		// An export's formula guard ("'=…") is not part of the value. Taken off last, once
+		// the value is what will be stored, so that what the export wrote is what it reads.
+		for ci := range r.f {
+			if u := csvsafe.Unquote(r.f[ci]); len(u) != len(r.f[ci]) {
+				r.f[ci] = strings.TrimFunc(u, isTrimSpace)
+			}
 		}
 		checkRow(&r, env.Org, orgDomains, errs.add)
 
