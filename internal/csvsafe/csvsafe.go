@@ -4,8 +4,8 @@ package csvsafe
 // Cell neutralises a cell that a spreadsheet would run as a formula (OWASP's advice for CSV
 // injection): a value starting with =, +, -, @, TAB or CR gets a leading apostrophe, which
 // spreadsheets show as text and do not display. So does a value that already starts with
-// apostrophes before one of those ("'=x" becomes "”=x"), so that Unquote gives back
-// exactly what Cell was given.
+// apostrophes before one of those (an apostrophe and "=x" gains a second apostrophe), so
+// that Unquote gives back exactly what Cell was given.
 func Cell(s string) string {
 	if guarded(s) {
 		return "'" + s
