@@ -139,7 +139,7 @@ func adminCreate(ctx context.Context, e *env, args []string) error {
 		return usagef("admin create needs --email")
 	}
 	// The web's "add admin" rules: a plain address, a name of up to 200 characters.
-	addr := strings.ToLower(strings.TrimSpace(*email))
+	addr := idn.Email(strings.TrimSpace(*email))
 	if !roster.ValidAdminEmail(addr) {
 		return roster.Errorf(roster.EINVALID, "%q is not an email address like jane@acme.com", *email)
 	}

@@ -31,3 +31,17 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// Email lower-cases an email address and writes its domain in ASCII form, so that one
+// mailbox has one spelling ("Jane@Bücher.example" and "jane@xn--bcher-kva.example" are
+// the same learner, the same admin). A domain idna refuses is left lower-cased, for the
+// caller's rules to judge.
+func Email(e string) string {
+	e = strings.ToLower(e)
+	at := strings.LastIndexByte(e, '@')
+	if at < 0 || isASCII(e[at+1:]) {
+		return e
+	}
+	d, _ := ASCII(e[at+1:])
+	return e[:at+1] + d
+}

@@ -19,3 +19,20 @@ func TestASCII(t *testing.T) {
 		t.Error("ASCII accepted a no-break space")
 	}
 }
+
+func TestEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Jane@Acme.com":            "jane@acme.com",
+		"ju@bücher.example":        "ju@xn--bcher-kva.example",
+		"JU@BÜCHER.EXAMPLE":        "ju@xn--bcher-kva.example",
+		"ju@ｂücher.example":        "ju@xn--bcher-kva.example", // full-width b
+		"ju@bu\u0308cher.example":  "ju@xn--bcher-kva.example", // decomposed ü
+		"ju@xn--bcher-kva.example": "ju@xn--bcher-kva.example",
+		"jürgen@acme.com":          "jürgen@acme.com", // only the domain has an ASCII form
+		"not an email":             "not an email",
+	} {
+		if got := Email(in); got != want {
+			t.Errorf("Email(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 // normalise trims a cell (Unicode white space, NBSP included) and puts it in NFC. Cells that
@@ -80,6 +82,17 @@ func isASCII(s string) bool {
 }
 
 // lowerEmail lower-cases an email; ASCII is done without allocation when already lower.
+// normEmail is an email as Roster stores and compares it: lower-cased, an
+// internationalised domain in its ASCII form (idn.Email), so that one mailbox is one
+// learner however the file spells its domain.
+func normEmail(s string) string {
+	s = lowerEmail(s)
+	if isASCII(s) {
+		return s
+	}
+	return idn.Email(s)
+}
+
 func lowerEmail(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

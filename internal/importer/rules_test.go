@@ -204,3 +204,42 @@ func TestIDNDomains(t *testing.T) {
 		t.Fatalf("another domain: %v %+v", err, rep)
 	}
 }
+
+// One mailbox is one learner however the file spells its internationalised domain: the
+// email is stored with the domain in ASCII form, so the spellings are duplicates of each
+// other, and a manager written one way is the learner written the other.
+func TestIDNEmailsAreOneMailbox(t *testing.T) {
+	org := &roster.Organization{ID: "org_b", Slug: "books", Domains: []string{"xn--bcher-kva.example"}}
+	var ch []roster.LearnerChange
+	file := hdr +
+		"Ju,One,ju@bücher.example,,,,,,\n" +
+		"Ju,Two,ju@xn--bcher-kva.example,,,,,,\n" +
+		"Ju,Three,JU@BÜCHER.EXAMPLE,,,,,,\n" +
+		"Ju,Four,ju@ｂücher.example,,,,,,\n" +
+		"Ju,Five,ju@bu\u0308cher.example,,,,,,\n"
+	rep, err := Run(context.Background(), Input{Name: "t.csv", R: strings.NewReader(file)}, Env{Org: org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dups := 0
+	for _, e := range rep.Errors {
+		if e.Code == roster.CodeDuplicateEmail {
+			dups++
+		}
+	}
+	if dups != 5 {
+		t.Fatalf("%d duplicate_email errors, want all 5 rows: %+v", dups, rep.Errors)
+	}
+	file = hdr + "Ann,Lee,ann@bücher.example,,,,,ju@xn--bcher-kva.example,\nJu,One,ju@bücher.example,,,,,,\n"
+	rep, err = Run(context.Background(), Input{Name: "t.csv", R: strings.NewReader(file)},
+		Env{Org: org, OnChange: func(c roster.LearnerChange) { ch = append(ch, c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Valid || rep.WarningCount != 0 {
+		t.Fatalf("a manager spelt the other way: %+v %+v", rep.Errors, rep.Warnings)
+	}
+	if len(ch) != 2 || ch[0].After.Email != "ann@xn--bcher-kva.example" || ch[0].After.ManagerEmail != "ju@xn--bcher-kva.example" {
+		t.Fatalf("stored emails: %+v", ch)
+	}
+}

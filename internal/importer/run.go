@@ -319,8 +319,8 @@ read:
 			guessed = guessed || g
 			r.f[ci] = v
 		}
-		r.f[cEmail] = lowerEmail(r.f[cEmail])
-		r.f[cManager] = lowerEmail(r.f[cManager])
+		r.f[cEmail] = normEmail(r.f[cEmail])
+		r.f[cManager] = normEmail(r.f[cManager])
 		for _, ci := range freeText {
 			r.f[ci] = plainText(r.f[ci])
 		}

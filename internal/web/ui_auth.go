@@ -43,7 +43,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		"org_name": strings.TrimSpace(r.PostFormValue("org_name")),
 		"domains":  r.PostFormValue("domains"),
 		"name":     strings.TrimSpace(r.PostFormValue("name")),
-		"email":    strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))),
+		"email":    idn.Email(strings.TrimSpace(r.PostFormValue("email"))),
 	}
 	password := r.PostFormValue("password")
 	errs := formErrors{}
@@ -106,7 +106,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	email := idn.Email(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	next := r.PostFormValue("next")
 	data := map[string]any{"Title": "Sign in", "Email": email, "Next": next}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 func (s *Server) settingsData(r *http.Request, extra map[string]any) (map[string]any, error) {
@@ -43,7 +44,7 @@ func (s *Server) settingsAddAdmin(w http.ResponseWriter, r *http.Request) error 
 	org := orgOf(r)
 	form := map[string]string{
 		"name":  strings.TrimSpace(r.PostFormValue("name")),
-		"email": strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))),
+		"email": idn.Email(strings.TrimSpace(r.PostFormValue("email"))),
 	}
 	password := r.PostFormValue("password")
 	errs := formErrors{}
