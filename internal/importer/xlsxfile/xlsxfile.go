@@ -163,82 +163,197 @@ func checkZip(f *os.File, size int64) error {
 
 // checkItems reads a part of the zip through once (before excelize does) and fails when
 // an item (a row, a shared string), or what lies between two "<", passes MaxRowXML
-// (ErrRowTooLarge), or when the part is not one XML document whose root element is root:
-// it must not declare a DOCTYPE and must end with root's closing tag (ErrDamaged).
+// (ErrRowTooLarge), or when the part is not one well-formed XML document whose root
+// element is root (ErrDamaged): every tag closed by its own name, in order; no stray "<";
+// no DOCTYPE; nesting at most maxDepth deep. excelize stops reading a sheet at its first
+// XML error without saying so, and the rows before the damage would be imported as if they
+// were the whole file.
+//
 // Written by hand: no XML library bounds a token's size (encoding/xml, like excelize,
-// allocates each token whole), and a full XML parse would cost seconds on a large sheet;
-// this is a byte scan, about as fast as unzipping.
+// allocates each token whole), and encoding/xml reads about 50 MB/s, seconds on a large
+// sheet; this is a byte scan of the tags' structure, not a full parser (entities and
+// attribute names are left to excelize).
 func checkItems(e *zip.File, item, root string) error {
 	rc, err := e.Open()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
 	}
 	defer rc.Close()
+	const (
+		text      = iota // between tags
+		tagStart         // just after "<"
+		openName         // the name of a start tag
+		attrs            // the rest of a start tag
+		dquote           // an attribute value in "…"
+		squote           // an attribute value in '…'
+		closeName        // the name of an end tag
+		pi               // <? … ?>
+		bang             // <! … > (comments; a DOCTYPE is refused)
+	)
+	const maxDepth = 64
 	var (
 		buf       = make([]byte, 256<<10)
+		state     = text
 		sinceLT   int64 // bytes since the last "<"
 		sinceItem int64 // bytes since the last item began
 		name      []byte
-		inName    = false // reading the element name after "<"
-		head      []byte  // the first bytes, for a DOCTYPE
-		tail      []byte  // the last bytes, for the closing tag
+		selfClose bool
+		prev      byte
+		stack     []byte // the names of the open elements, one after another
+		ends      []int  // where each ends in stack
+		rooted    bool   // the root element was opened
+		head      []byte // the first bytes, for a DOCTYPE
 	)
+	damaged := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrDamaged, e.Name, why) }
+	itemSuffix, rootSuffix := []byte(":"+item), []byte(":"+root)
+	isItem := func(n []byte) bool {
+		return string(n) == item || bytes.HasSuffix(n, itemSuffix)
+	}
 	for {
-		n, err := rc.Read(buf)
+		n, rerr := rc.Read(buf)
 		if len(head) < 1024 {
 			head = append(head, buf[:min(n, 1024-len(head))]...)
+			if bytes.Contains(head, []byte("<!DOCTYPE")) {
+				return damaged("a DOCTYPE")
+			}
 		}
-		tail = append(tail, buf[max(0, n-64):n]...)
-		tail = tail[max(0, len(tail)-64):]
-		for i := 0; i < n; {
-			if !inName {
+		for i := 0; i < n; i++ {
+			c := buf[i]
+			sinceItem++
+			if state == text {
 				j := bytes.IndexByte(buf[i:n], '<')
 				if j < 0 {
 					sinceLT += int64(n - i)
-					sinceItem += int64(n - i)
+					sinceItem += int64(n-i) - 1
 					break
 				}
-				sinceLT, sinceItem = 0, sinceItem+int64(j+1)
-				i += j + 1
-				inName, name = true, name[:0]
+				sinceItem += int64(j)
+				sinceLT = 0
+				i += j
+				state = tagStart
 				continue
 			}
-			c := buf[i]
-			i++
 			sinceLT++
-			sinceItem++
-			if c == ' ' || c == '>' || c == '/' || c == '\t' || c == '\n' || c == '\r' {
-				inName = false
-				// <row ...> or a prefixed <x:row ...>; </row> begins with "/" and is not one.
-				if n := string(name); n == item || strings.HasSuffix(n, ":"+item) {
-					sinceItem = 0
+			switch state {
+			case tagStart:
+				switch {
+				case c == '/':
+					state, name = closeName, name[:0]
+				case c == '?':
+					state = pi
+				case c == '!':
+					state = bang
+				case c == '_' || c == ':' || c >= 0x80 || ('a' <= c|0x20 && c|0x20 <= 'z'):
+					state, name, selfClose = openName, append(name[:0], c), false
+				default:
+					return damaged(fmt.Sprintf("%q after <", c))
 				}
-			} else if len(name) < 64 {
-				name = append(name, c)
+			case openName, attrs:
+				switch c {
+				case '>':
+					if state == openName && isItem(name) {
+						sinceItem = 0
+					}
+					if !selfClose {
+						if len(ends) == maxDepth {
+							return damaged("nested too deep")
+						}
+						if len(ends) == 0 {
+							if rooted {
+								return damaged("a second root element")
+							}
+							rooted = true
+							if string(name) != root && !bytes.HasSuffix(name, rootSuffix) {
+								return damaged("the root element is " + string(name))
+							}
+						}
+						stack = append(stack, name...)
+						ends = append(ends, len(stack))
+					}
+					state = text
+				case '<':
+					return damaged("< inside a tag")
+				case '/':
+					selfClose = true
+					if state == openName {
+						if isItem(name) {
+							sinceItem = 0
+						}
+						state = attrs
+					}
+				case ' ', '\t', '\r', '\n':
+					if state == openName && isItem(name) {
+						sinceItem = 0
+					}
+					state = attrs
+				case '"', '\'':
+					if state == openName {
+						return damaged("a quote in an element name")
+					}
+					state = dquote
+					if c == '\'' {
+						state = squote
+					}
+				default:
+					if state == openName {
+						if len(name) == 256 {
+							return damaged("an element name too long")
+						}
+						name = append(name, c)
+					} else {
+						selfClose = false // "/" must come right before ">"
+					}
+				}
+			case dquote, squote:
+				if c == '<' {
+					return damaged("< in an attribute value")
+				}
+				if (state == dquote && c == '"') || (state == squote && c == '\'') {
+					state = attrs
+				}
+			case closeName:
+				switch c {
+				case '>':
+					start := 0
+					if len(ends) > 1 {
+						start = ends[len(ends)-2]
+					}
+					if len(ends) == 0 || !bytes.Equal(stack[start:], bytes.TrimRight(name, " \t\r\n")) {
+						return damaged("</" + string(name) + "> closes nothing open")
+					}
+					stack, ends = stack[:start], ends[:len(ends)-1]
+					state = text
+				case '<':
+					return damaged("< inside a tag")
+				default:
+					if len(name) == 256 {
+						return damaged("an element name too long")
+					}
+					name = append(name, c)
+				}
+			case pi:
+				if c == '>' && prev == '?' {
+					state = text
+				}
+			case bang:
+				if c == '>' {
+					state = text
+				}
 			}
+			prev = c
 		}
 		if sinceLT > MaxRowXML || sinceItem > MaxRowXML {
 			return fmt.Errorf("%w: %s (an item <%s> or a token) passes %d MiB", ErrRowTooLarge, e.Name, item, MaxRowXML>>20)
 		}
-		if err == io.EOF {
+		if rerr == io.EOF {
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrNotWorkbook, err)
+		if rerr != nil {
+			return fmt.Errorf("%w: %v", ErrNotWorkbook, rerr)
 		}
 	}
-	if bytes.Contains(head, []byte("<!DOCTYPE")) {
-		return fmt.Errorf("%w: %s declares a DOCTYPE", ErrDamaged, e.Name)
-	}
-	// The root's closing tag ends the document: "</worksheet>", or prefixed,
-	// "</x:worksheet>".
-	end := bytes.TrimRight(tail, " \t\r\n")
-	i := bytes.LastIndex(end, []byte("</"))
-	if i < 0 || !bytes.HasSuffix(end, []byte(root+">")) {
-		return fmt.Errorf("%w: %s is cut short or is not XML", ErrDamaged, e.Name)
-	}
-	if tag := string(end[i+2 : len(end)-1]); tag != root && !strings.HasSuffix(tag, ":"+root) {
-		return fmt.Errorf("%w: %s is cut short or is not XML", ErrDamaged, e.Name)
+	if state != text || len(ends) != 0 || !rooted {
+		return damaged("cut short")
 	}
 	return nil
 }

@@ -380,15 +380,34 @@ func TestDamagedSheet(t *testing.T) {
 		"not XML":      `<<<>>>not xml at all`,
 		"a DOCTYPE":    `<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&a;</t></is></c></row></sheetData></worksheet>`,
 		"another root": `<sheetData ` + ns + `><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row></sheetData>`,
+		// Damage in the middle: excelize read the rows before it and stopped without an
+		// error, so a file imported part of its learners as if that were all of them.
+		"a stray < mid-sheet": `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row <<r="2"></row></sheetData></worksheet>`,
+		"a wrong end tag":     `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></x></row></sheetData></worksheet>`,
+		"an unclosed element": `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></row></sheetData></worksheet>`,
+		"nested too deep":     `<worksheet ` + ns + `>` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</worksheet>`,
+		"< in an attribute":   `<worksheet ` + ns + `><sheetData><row r="1<"></row></sheetData></worksheet>`,
 	} {
 		_, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, false)), 1<<20)
 		if !errors.Is(err, ErrDamaged) || !errors.Is(err, ErrNotWorkbook) {
 			t.Errorf("%s: %v, want ErrDamaged", name, err)
 		}
 	}
+	// Attribute values may hold ">"; self-closing elements, a declaration and comments are
+	// fine.
+	fine := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\r\n" + `<worksheet ` + ns + `><!-- a comment --><dimension ref="A1"/>` +
+		`<sheetData><row r="1" x="a>b" y='c"d'><c r="A1" t="inlineStr"><is><t>first_name</t></is></c><c r="B1" /></row></sheetData></worksheet>`
+	x, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(fine)}, false)), 1<<20)
+	if err != nil {
+		t.Fatalf("a well-formed sheet: %v", err)
+	}
+	if r, err := x.Next(); err != nil || len(r.Cells) < 1 || r.Cells[0] != "first_name" {
+		t.Fatalf("a well-formed sheet's first row: %+v %v", r, err)
+	}
+	x.Close()
 	// A prefixed root, and trailing space, are whole documents.
 	sheet := `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>first_name</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>` + "\r\n "
-	x, err := New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, false)), 1<<20)
+	x, err = New(bytes.NewReader(repack(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, false)), 1<<20)
 	if err != nil {
 		t.Fatalf("a prefixed sheet: %v", err)
 	}
