@@ -47,10 +47,18 @@ func CheckSlug(slug string) error {
 		slug, MaxSlugLength, hint)
 }
 
+// MaxTokenNameLength bounds an API token's name, in characters.
+const MaxTokenNameLength = 100
+
 // CheckName refuses a blank name, one longer than MaxNameLength characters, and one that
 // is not UTF-8 or holds control characters, which would break every table it is shown in.
 // what names the field in the message ("organization name").
-func CheckName(what, name string) error {
+func CheckName(what, name string) error { return checkLabel(what, name, MaxNameLength) }
+
+// CheckTokenName is CheckName for an API token's name (at most MaxTokenNameLength).
+func CheckTokenName(name string) error { return checkLabel("token name", name, MaxTokenNameLength) }
+
+func checkLabel(what, name string, maxLen int) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return Errorf(EINVALID, "the %s is blank", what)
@@ -58,8 +66,8 @@ func CheckName(what, name string) error {
 		return Errorf(EINVALID, "the %s is not valid UTF-8", what)
 	case strings.ContainsFunc(name, isControl):
 		return Errorf(EINVALID, "the %s holds a control character (such as a line break or a tab)", what)
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		return Errorf(EINVALID, "the %s is longer than %d characters", what, MaxNameLength)
+	case utf8.RuneCountInString(name) > maxLen:
+		return Errorf(EINVALID, "the %s is longer than %d characters", what, maxLen)
 	}
 	return nil
 }

@@ -68,3 +68,14 @@ func TestValidAdminEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTokenName(t *testing.T) {
+	if err := CheckTokenName("HR export script"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"", " ", "a\nb", "a\tb", strings.Repeat("x", MaxTokenNameLength+1)} {
+		if ErrorCode(CheckTokenName(n)) != EINVALID {
+			t.Errorf("CheckTokenName(%q) accepted it", n)
+		}
+	}
+}

@@ -256,3 +256,12 @@ func TestImportRefusesNegativeLimits(t *testing.T) {
 	c.refused("", "learners", "import", "--org", "acme", "--max-bytes", "-5", file)
 	c.ok("learners", "import", "--org", "acme", "--max-rows", "0", "--max-bytes", "0", "--dry-run", file)
 }
+
+func TestTokenCreateChecksName(t *testing.T) {
+	c := newCLI(t)
+	c.ok("org", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.com")
+	for _, name := range []string{"", "   ", "a\nb", strings.Repeat("x", 101)} {
+		oneLineMsg(t, "token name "+name, c.refused("", "token", "create", "--org", "acme", "--name", name))
+	}
+	c.ok("token", "create", "--org", "acme", "--name", "HR export script")
+}

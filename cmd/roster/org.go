@@ -43,7 +43,7 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	clean, bad := roster.ParseDomains(strings.Join(domains, ","), idn.ASCII)
 	switch {
 	case bad != "":
-		return roster.Errorf(roster.EINVALID, "%q is not an email domain: write domains like acme.com (an internationalised one in its xn-- form)", bad)
+		return roster.Errorf(roster.EINVALID, "%q is not an email domain: write domains like acme.com or bücher.de", bad)
 	case len(clean) == 0:
 		return usagef("org create needs at least one --domain")
 	case len(clean) > maxDomains:
@@ -217,6 +217,9 @@ func tokenCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := noArgs("token create", pos); err != nil {
+		return err
+	}
+	if err := roster.CheckTokenName(*name); err != nil {
 		return err
 	}
 	store, org, err := orgBySlug(ctx, e, *db, *slug)

@@ -13,11 +13,12 @@ import (
 // both give "xn--bcher-kva.example". ok is false for a name idna refuses; d is then
 // returned lower-cased, for the caller's own rules to judge.
 func ASCII(d string) (string, bool) {
-	if isASCII(d) {
+	if isASCII(d) && !strings.Contains(d, "xn--") && !strings.Contains(d, "XN--") {
 		return strings.ToLower(d), true // the common case, without idna's work
 	}
+	// An xn-- label must be real punycode ("xn--zz" is not); idna checks it on the way.
 	a, err := idna.Lookup.ToASCII(d)
-	if err != nil {
+	if err != nil || strings.HasPrefix(a, ".") || strings.Contains(a, "..") {
 		return strings.ToLower(d), false
 	}
 	return strings.ToLower(a), true

@@ -15,8 +15,10 @@ func TestASCII(t *testing.T) {
 			t.Errorf("ASCII(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	if _, ok := ASCII("a\u00a0b.com"); ok {
-		t.Error("ASCII accepted a no-break space")
+	for _, bad := range []string{"a\u00a0b.com", "xn--zz.example", "xn--.com"} {
+		if _, ok := ASCII(bad); ok {
+			t.Errorf("ASCII accepted %q", bad)
+		}
 	}
 }
 

@@ -114,8 +114,8 @@ func (s *Server) settingsDomains(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) settingsCreateToken(w http.ResponseWriter, r *http.Request) error {
 	org := orgOf(r)
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		data, err := s.settingsData(r, map[string]any{"Errors": formErrors{"token_name": "Name the token (up to 100 characters), for example \"HR export script\"."}})
+	if roster.CheckTokenName(name) != nil {
+		data, err := s.settingsData(r, map[string]any{"Errors": formErrors{"token_name": "Name the token (up to 100 characters, on one line), for example \"HR export script\"."}})
 		if err != nil {
 			return err
 		}
