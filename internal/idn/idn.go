@@ -46,3 +46,16 @@ func Email(e string) string {
 	d, _ := ASCII(e[at+1:])
 	return e[:at+1] + d
 }
+
+// Unicode is d as people read it: "xn--bcher-kva.example" is "bücher.example". A name
+// that is not valid punycode is returned as it is.
+func Unicode(d string) string {
+	if !strings.Contains(d, "xn--") {
+		return d
+	}
+	u, err := idna.Lookup.ToUnicode(d)
+	if err != nil {
+		return d
+	}
+	return u
+}

@@ -38,3 +38,14 @@ func TestEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestUnicode(t *testing.T) {
+	for in, want := range map[string]string{"xn--bcher-kva.example": "bücher.example", "acme.com": "acme.com", "xn--zz.example": "xn--zz.example"} {
+		if got := Unicode(in); got != want {
+			t.Errorf("Unicode(%q) = %q, want %q", in, got, want)
+		}
+		if a, ok := ASCII(Unicode(in)); in != "xn--zz.example" && (!ok || a != in) {
+			t.Errorf("ASCII(Unicode(%q)) = %q, %v", in, a, ok)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -44,5 +46,34 @@ func TestExportImportRoundTrip(t *testing.T) {
 	page := decode[struct{ Learners []roster.Learner }](t, a.get("/api/v1/learners?q=grace"))
 	if len(page.Learners) != 1 || page.Learners[0].Location != "'Ohana" {
 		t.Fatalf("grace's location: %+v", page.Learners)
+	}
+}
+
+// An internationalised domain typed in Settings is stored in its ASCII form and shown as
+// people write it; saving the form again changes nothing.
+func TestSettingsIDNDomain(t *testing.T) {
+	e := newEnv(t)
+	tn := e.tenant("acme")
+	b := e.browser()
+	b.signIn(tn)
+	save := func(domains string) {
+		t.Helper()
+		r := b.post("/settings/domains", url.Values{"csrf": {b.csrf("/settings")}, "domains": {domains}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving %q: %d\n%.300s", domains, r.StatusCode, r.Body)
+		}
+	}
+	save("acme.com, Bücher.example")
+	org, err := e.store.OrganizationByID(context.Background(), tn.Org.ID)
+	if err != nil || !org.HasDomain("xn--bcher-kva.example") {
+		t.Fatalf("stored domains: %v %v", org, err)
+	}
+	page := b.get("/settings").Body
+	if !strings.Contains(page, `value="acme.com, bücher.example"`) {
+		t.Fatalf("the domains field does not show bücher.example:\n%s", page[strings.Index(page, "domains-in"):][:200])
+	}
+	save("acme.com, bücher.example")
+	if org, _ := e.store.OrganizationByID(context.Background(), tn.Org.ID); len(org.Domains) != 2 || !org.HasDomain("xn--bcher-kva.example") {
+		t.Fatalf("saved again: %v", org.Domains)
 	}
 }

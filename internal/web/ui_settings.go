@@ -23,7 +23,7 @@ func (s *Server) settingsData(r *http.Request, extra map[string]any) (map[string
 	}
 	data := map[string]any{
 		"Title": "Settings", "Nav": "settings", "Admins": admins, "Tokens": tokens,
-		"Domains": strings.Join(org.Domains, ", "), "AdminForm": map[string]string{},
+		"Domains": readableDomains(org.Domains), "AdminForm": map[string]string{},
 		"Errors": formErrors{},
 	}
 	for k, v := range extra {
@@ -140,4 +140,14 @@ func (s *Server) settingsRevokeToken(w http.ResponseWriter, r *http.Request) err
 	}
 	http.Redirect(w, r, "/settings?flash=token-revoked#tokens", http.StatusSeeOther)
 	return nil
+}
+
+// readableDomains is the settings form's value: internationalised domains as people
+// write them ("bücher.example"), which the form reads back into the stored xn-- form.
+func readableDomains(domains []string) string {
+	out := make([]string, len(domains))
+	for i, d := range domains {
+		out[i] = idn.Unicode(d)
+	}
+	return strings.Join(out, ", ")
 }
