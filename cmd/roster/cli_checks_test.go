@@ -265,3 +265,24 @@ func TestTokenCreateChecksName(t *testing.T) {
 	}
 	c.ok("token", "create", "--org", "acme", "--name", "HR export script")
 }
+
+// A bad flag value is one error and the usage hint, not every flag's help; -h still
+// prints the help.
+func TestBadFlagValueIsOneError(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{
+		{"serve", "--trusted-proxies", "not-a-cidr"},
+		{"serve", "--upload-ttl", "soon"},
+		{"learners", "import", "--org", "acme", "--max-rows", "abc", "x.csv"},
+		{"org", "list", "--nope"},
+	} {
+		errs := c.refused("", args...)
+		if strings.Contains(errs, "Usage of") || strings.Count(errs, "\n") > 2 {
+			t.Errorf("roster %q printed the flags' help on a bad value:\n%s", args, errs)
+		}
+	}
+	code, _, errs := c.run("", "serve", "-h")
+	if code != 0 || !strings.Contains(errs, "-trusted-proxies") {
+		t.Errorf("serve -h: exit %d, stderr %.200q", code, errs)
+	}
+}
