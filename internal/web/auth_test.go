@@ -346,6 +346,17 @@ func TestFormsRefuseMultipart(t *testing.T) {
 			t.Errorf("multipart POST %s without csrf: %d, want 415\n%.300s", path, r.StatusCode, r.Body)
 		}
 	}
+	// Nor any other body: without a Content-Type it used to be ignored and called an
+	// expired form.
+	for _, ct := range []string{"", "text/plain", "application/json"} {
+		req, _ := http.NewRequest("POST", b.url()+"/settings/domains", strings.NewReader("domains=evil.com&csrf=x"))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if r := b.do(req); r.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("POST with Content-Type %q: %d, want 415\n%.300s", ct, r.StatusCode, r.Body)
+		}
+	}
 	org, err := e.store.OrganizationByID(context.Background(), tn.Org.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -111,7 +112,11 @@ const maxForm = 64 << 10
 // files (which nothing would remove, the form being parsed on the middleware's copy of
 // the request), and no form of ours but the upload sends one.
 func readForm(w http.ResponseWriter, r *http.Request) error {
-	if strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+	// Any other body (multipart, JSON, text, or one without a Content-Type, which
+	// ParseForm would silently ignore and the CSRF check then call "expired") is 415; a
+	// post without a body needs no type.
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" && (r.ContentLength != 0 || ct != "") {
 		return &httpError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
 			Message: "Send this form as application/x-www-form-urlencoded, as Roster's pages do."}
 	}
