@@ -39,6 +39,7 @@ func WriteErrorRows(ctx context.Context, w io.Writer, in Input, limits Limits, e
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	header := true
+	width := 0 // the header's cells
 	var out []string
 	for n := 0; ; n++ {
 		if n%1000 == 0 && ctx.Err() != nil {
@@ -64,6 +65,11 @@ func WriteErrorRows(ctx context.Context, w io.Writer, in Input, limits Limits, e
 		}
 		if header {
 			header = false
+			// The header's trailing blank cells are no columns (the import ignores them).
+			for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
+				out = out[:len(out)-1]
+			}
+			width = len(out)
 			if err := cw.Write(append(out, "source_row", "errors")); err != nil {
 				return err
 			}
@@ -84,10 +90,32 @@ func WriteErrorRows(ctx context.Context, w io.Writer, in Input, limits Limits, e
 		if len(problems) == 0 {
 			continue
 		}
-		if err := cw.Write(append(out, strconv.Itoa(rec.Row), csvsafe.Cell(strings.Join(problems, "; ")))); err != nil {
+		if err := cw.Write(alignRow(out, width, strconv.Itoa(rec.Row), csvsafe.Cell(strings.Join(problems, "; ")))); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// alignRow puts sourceRow and problems under the header's two extra columns whatever the
+// row's width: a short row (an XLSX row ends at its last non-empty cell, a CSV row may stop
+// early) is padded with blank cells, a row's trailing blank cells past the header are
+// dropped, and non-blank cells past the header (an extra_cells warning) follow the two
+// columns, where the admin sees them and the import still counts them as extra.
+func alignRow(cells []string, width int, sourceRow, problems string) []string {
+	end := len(cells)
+	for end > width && strings.TrimSpace(cells[end-1]) == "" {
+		end--
+	}
+	row := make([]string, 0, max(end, width)+2)
+	row = append(row, cells[:min(end, width)]...)
+	for len(row) < width {
+		row = append(row, "")
+	}
+	row = append(row, sourceRow, problems)
+	if end > width {
+		row = append(row, cells[width:end]...)
+	}
+	return row
 }

@@ -59,3 +59,61 @@ func TestWriteErrorRows(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteErrorRowsAligned: source_row and errors sit under their headers whatever the
+// row's width. A row shorter than the header (an XLSX row ends at its last non-empty cell)
+// once put its row number under employee_id and its errors under job_title, and a fixed
+// re-upload stored them there.
+func TestWriteErrorRowsAligned(t *testing.T) {
+	file := "first_name,last_name,employee_email,employee_id,job_title,,\n" +
+		"Ann,A,ann@acme\n" + // short
+		"Ben,B,ben@acme,E2,Dev,,,,\n" + // trailing blanks past the header
+		"Cy,C,cy@acme,E3,Dev,,,stray\n" // a non-blank cell past the header (a warning)
+	var errs []roster.RowError
+	if _, err := Run(context.Background(), Input{Name: "f.csv", R: strings.NewReader(file)}, Env{Org: testOrg,
+		OnError: func(e roster.RowError, warning bool) {
+			if !warning {
+				errs = append(errs, e)
+			}
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(errs, func(a, b roster.RowError) int {
+		if a.Less(b) {
+			return -1
+		}
+		return 1
+	})
+	var buf bytes.Buffer
+	if err := WriteErrorRows(context.Background(), &buf, Input{Name: "f.csv", R: strings.NewReader(file)}, Limits{}, slices.Values(errs)); err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(&buf)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if len(recs) != 4 {
+		t.Fatalf("got %d records:\n%s", len(recs), buf.String())
+	}
+	if got := strings.Join(recs[0], "|"); got != "first_name|last_name|employee_email|employee_id|job_title|source_row|errors" {
+		t.Fatalf("header %q", got)
+	}
+	for i, want := range []struct{ row, cells string }{
+		{"2", "Ann|A|ann@acme||"},
+		{"3", "Ben|B|ben@acme|E2|Dev"},
+		{"4", "Cy|C|cy@acme|E3|Dev"},
+	} {
+		rec := recs[i+1]
+		if len(rec) < 7 || strings.Join(rec[:5], "|") != want.cells || rec[5] != want.row || rec[6] == "" {
+			t.Errorf("row %s: %q", want.row, rec)
+		}
+	}
+	if rec := recs[3]; strings.Join(rec[7:], "|") != "||stray" {
+		t.Errorf("the cells past the header go after the errors, as they were: %q", rec)
+	}
+	if len(recs[1]) != 7 || len(recs[2]) != 7 {
+		t.Errorf("widths: %d, %d", len(recs[1]), len(recs[2]))
+	}
+}
