@@ -72,8 +72,9 @@ type header struct {
 	width   int               // number of header cells
 }
 
-// mapHeader maps the header row, reporting file errors (row 1) and warnings.
-func mapHeader(cells []string, errs, warns func(roster.RowError)) (*header, bool) {
+// mapHeader maps the header row, which is row in the file (1 unless blank lines come
+// first), reporting file errors and warnings on it.
+func mapHeader(row int, cells []string, errs, warns func(roster.RowError)) (*header, bool) {
 	h := &header{written: map[string]string{}, width: len(cells)}
 	for i := range h.index {
 		h.index[i] = -1
@@ -87,14 +88,14 @@ func mapHeader(cells []string, errs, warns func(roster.RowError)) (*header, bool
 		}
 		canon, known := aliases[headerKey(written)]
 		if !known {
-			warns(roster.RowError{Row: 1, Code: roster.WarnUnknownColumn, Value: written,
+			warns(roster.RowError{Row: row, Code: roster.WarnUnknownColumn, Value: written,
 				Message: fmt.Sprintf("The column %q is not one Roster knows; it is ignored.", written)})
 			continue
 		}
 		ci := roster.ColumnIndex(canon)
 		if prev := h.index[ci]; prev >= 0 {
 			if ok || h.written[canon] != "" {
-				errs(roster.RowError{Row: 1, Column: canon, Code: roster.CodeDuplicateColumn, Value: written,
+				errs(roster.RowError{Row: row, Column: canon, Code: roster.CodeDuplicateColumn, Value: written,
 					Message: fmt.Sprintf("The columns %q and %q both mean %s; keep only one of them.", h.written[canon], written, canon)})
 			}
 			ok = false
@@ -105,7 +106,7 @@ func mapHeader(cells []string, errs, warns func(roster.RowError)) (*header, bool
 	}
 	for ci, c := range roster.Columns {
 		if c.Required && h.index[ci] < 0 {
-			errs(roster.RowError{Row: 1, Column: c.Name, Code: roster.CodeMissingColumn,
+			errs(roster.RowError{Row: row, Column: c.Name, Code: roster.CodeMissingColumn,
 				Message: fmt.Sprintf("The required column %s is missing from the header row.", c.Name)})
 			ok = false
 		}

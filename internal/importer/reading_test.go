@@ -77,6 +77,10 @@ func TestReading(t *testing.T) {
 			rows: 2, errors: []string{"6:first_name:invalid_name"}},
 		{name: "blank lines before the header", file: []byte("\n\nfirst_name,last_name,employee_email\nJ@ne,Doe,jane@acme.com\n"),
 			rows: 1, errors: []string{"4:first_name:invalid_name"}},
+		{name: "blank lines before a semicolon header", file: []byte("\r\n;;\r\nfirst_name;last_name;employee_email;Shoe Size\r\nJ@ne;Doe;jane@acme.com;42\r\n"),
+			rows: 1, delimiter: ";", errors: []string{"4:first_name:invalid_name"}, warnings: []string{"3::unknown_column"}},
+		{name: "header errors on the header's row, with the file's delimiter", file: utf16Bytes("\r\nfirst_name\tlast_name\temail\temail\r\nJane\tDoe\tjane@acme.com\tx\r\n", false),
+			delimiter: "\t", encoding: "utf-16le", errors: []string{"2:employee_email:duplicate_column"}},
 		{name: "aliases", file: []byte("Given Name,Surname,Work Email,Employee Number,Title,Manager,Dept.,Office,Active\nJane,Doe,jane@acme.com,E1,Eng,boss@acme.com,R&D,Berlin,yes\n"), rows: 1,
 			warnings: []string{"2:manager_email:manager_not_found"},
 			check: func(t *testing.T, rep *roster.ImportReport) {

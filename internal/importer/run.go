@@ -145,6 +145,12 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 	}
 	defer src.close()
 	rep.File.Format = src.format
+	if src.csv != nil {
+		// Known once the file is open, and reported even when the header fails: a wrong
+		// delimiter is the likeliest reason it did.
+		rep.File.Encoding = src.csv.Encoding()
+		rep.File.Delimiter = string(src.csv.Delimiter())
+	}
 
 	// The header: the first record that is not blank.
 	var hdr *header
@@ -163,7 +169,7 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		if blank(rec.Cells) {
 			continue
 		}
-		h, ok := mapHeader(rec.Cells, errs.add, warns.add)
+		h, ok := mapHeader(rec.Row, rec.Cells, errs.add, warns.add)
 		for k, v := range h.written {
 			rep.Columns[k] = v
 		}
@@ -172,10 +178,6 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 		}
 		hdr = h
 		break
-	}
-	if src.csv != nil {
-		rep.File.Encoding = src.csv.Encoding()
-		rep.File.Delimiter = string(src.csv.Delimiter())
 	}
 	if hdr == nil {
 		fileError(roster.CodeEmptyFile, "The file has no header row and no learners.")

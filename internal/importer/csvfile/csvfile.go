@@ -129,8 +129,8 @@ func (c *Reader) Delimiter() rune { return rune(c.delim) }
 // "utf-8" also covers files that are not valid UTF-8; their bytes are passed through.
 func (c *Reader) Encoding() string { return c.enc }
 
-// sniff picks the delimiter that occurs most outside quotes on the header line (ties and
-// none: comma), and switches to old-Mac line endings when the file's first line break is a
+// sniff picks the delimiter that occurs most outside quotes on the header line, the first
+// line with something other than blanks and delimiters (ties and none: comma), and switches to old-Mac line endings when the file's first line break is a
 // lone CR.
 func (c *Reader) sniff(b []byte) {
 	for i, ch := range b {
@@ -145,23 +145,37 @@ func (c *Reader) sniff(b []byte) {
 	}
 	cands := [...]byte{',', ';', '\t', '|'}
 	var counts [len(cands)]int
-	inQuote := false
+	inQuote, content := false, false
 scan:
 	for _, ch := range b {
 		switch ch {
 		case '"':
 			inQuote = !inQuote
 		case '\n', '\r':
-			if !inQuote {
+			if inQuote {
+				content = true
+				break
+			}
+			if content {
 				break scan
 			}
+			// A blank line (or one of delimiters only) before the header: the importer
+			// skips it, and so does the count.
+			counts = [len(cands)]int{}
 		default:
-			if !inQuote {
-				for k, d := range cands {
-					if ch == d {
-						counts[k]++
-					}
+			if inQuote {
+				content = true
+				break
+			}
+			found := false
+			for k, d := range cands {
+				if ch == d {
+					counts[k]++
+					found = true
 				}
+			}
+			if !found && ch != ' ' {
+				content = true
 			}
 		}
 	}

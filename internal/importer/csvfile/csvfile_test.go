@@ -91,6 +91,13 @@ func TestReader(t *testing.T) {
 			want: []rec{{1, []string{"a;b\tc"}, ""}},
 		},
 		{
+			// The header is the first line that is not blank: the delimiter was once
+			// sniffed from the empty line before it (comma), and the header read as one
+			// column.
+			name: "blank lines before the header", in: "\n \r\n;;\na;b\r\n1;2\n", delim: ';', enc: UTF8,
+			want: []rec{{1, nil, ""}, {2, []string{" "}, ""}, {3, []string{"", "", ""}, ""}, {4, []string{"a", "b"}, ""}, {5, []string{"1", "2"}, ""}},
+		},
+		{
 			name: "single column", in: "email\nx@y.com\n", delim: ',', enc: UTF8,
 			want: []rec{{1, []string{"email"}, ""}, {2, []string{"x@y.com"}, ""}},
 		},
