@@ -126,6 +126,20 @@ func TestDuplicateMessagesNameTheOtherRows(t *testing.T) {
 	}
 }
 
+// Rows of one email that share an employee id are duplicate_email only: the contract's
+// duplicate_employee_id is for rows with different emails. The check once compared the id's
+// first row with the email's first row, which differ when the id first comes later.
+func TestDuplicateEmployeeIDNeedsTwoEmails(t *testing.T) {
+	rep := validate(t, hdr+"A,B,a@acme.com,,,,,,\nA,B,a@acme.com,E1,,,,,\nA,B,a@acme.com,E1,,,,,\n")
+	if g := got(rep.Errors); strings.Join(g, " ") != "2:employee_email:duplicate_email 3:employee_email:duplicate_email 4:employee_email:duplicate_email" {
+		t.Errorf("one email, one id: %v", g)
+	}
+	rep = validate(t, hdr+"A,B,a@acme.com,,,,,,\nA,B,a@acme.com,E1,,,,,\nA,B,b@acme.com,E1,,,,,\n")
+	if g := got(rep.Errors); strings.Join(g, " ") != "2:employee_email:duplicate_email 3:employee_email:duplicate_email 3:employee_id:duplicate_employee_id 4:employee_id:duplicate_employee_id" {
+		t.Errorf("two emails, one id: %v", g)
+	}
+}
+
 // A value repeated down a whole file (a placeholder email, "TBD" as every employee id)
 // makes one duplicate group as large as the file: each row's message names ten others and
 // counts the rest. Building that message once looped over the whole group, so this file

@@ -76,6 +76,11 @@ type dupGroup struct {
 	multi bool // employee ids: the group holds at least two different emails
 }
 
+// empFirst is the first row holding an employee id, and the first row holding that row's
+// email: a later row with the id has the same email exactly when its email's first row is
+// the same.
+type empFirst struct{ row, emailRow int32 }
+
 // run is the pipeline. The reading goroutine (the caller) reads, normalises and checks
 // each row and detects duplicates; a second goroutine compares chunks of valid rows with
 // the store and writes them when a transaction is given, so that on two cores reading and
@@ -241,7 +246,7 @@ func run(ctx context.Context, in Input, env Env) (*roster.ImportReport, error) {
 	// read from emails: the first row's email first appeared on that very row unless it was
 	// already a duplicate (then the row is in error anyway). Keeping the row, not the email
 	// key, saves 40 MB at a million rows.
-	emps := make(map[key]int32)
+	emps := make(map[key]empFirst)
 	dupEmp := make(map[key]*dupGroup)
 	managers := make(map[string][]int32)
 	var invalid bitset
@@ -354,16 +359,18 @@ read:
 				if first, seen := emps[ik]; seen {
 					g := dupEmp[ik]
 					if g == nil {
-						g = &dupGroup{value: id, rows: []int32{first}}
+						g = &dupGroup{value: id, rows: []int32{first.row}}
 						dupEmp[ik] = g
 					}
 					g.rows = append(g.rows, int32(row))
-					if emails[k] != first {
+					// Another email than the id's first row had: rows of one email are
+					// duplicate_email already, not two learners sharing an id.
+					if emails[k] != first.emailRow {
 						g.multi = true
 						anyError.Store(true)
 					}
 				} else {
-					emps[ik] = int32(row)
+					emps[ik] = empFirst{row: int32(row), emailRow: emails[k]}
 				}
 			}
 		}
