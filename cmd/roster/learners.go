@@ -161,7 +161,7 @@ func printReport(w io.Writer, rep *roster.ImportReport, dryRun bool) {
 	case rep.ErrorCount > 0:
 	case dryRun:
 		fmt.Fprintln(w, "\nDry run: nothing was written.")
-	case rep.Committed:
+	case rep.Committed && rep.BatchID != "":
 		fmt.Fprintf(w, "\nCommitted as import batch %s.\n", rep.BatchID)
 	default:
 		fmt.Fprintln(w, "\nNothing to change: every learner is up to date.")

@@ -106,9 +106,10 @@ func TestWalkThrough(t *testing.T) {
 		}
 	}
 
-	// Re-importing the same file writes nothing.
+	// Re-importing the same file writes nothing, and is committed (as the API says) with
+	// no batch.
 	rep = report(t, c.ok("learners", "import", "--org", "acme", "--format", "json", file))
-	if rep.Committed || rep.Summary.Unchanged != 2 || rep.Summary.New+rep.Summary.Updated != 0 {
+	if !rep.Committed || rep.BatchID != "" || rep.Summary.Unchanged != 2 || rep.Summary.New+rep.Summary.Updated != 0 {
 		t.Fatalf("re-import: %+v", rep)
 	}
 

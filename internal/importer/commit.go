@@ -46,8 +46,10 @@ func commit(ctx context.Context, store roster.LearnerStore, in Input, env Env, e
 	if err != nil {
 		return nil, err
 	}
+	// Committed, whether or not there was anything to write (the API says the same of an
+	// upload whose rows are all unchanged); only a write makes a batch.
+	rep.Committed = true
 	if batch != nil {
-		rep.Committed = true
 		rep.BatchID = batch.ID
 	}
 	return rep, nil

@@ -84,9 +84,10 @@ func TestCompareWithStoredLearners(t *testing.T) {
 		t.Fatalf("stored: %+v", got)
 	}
 
-	// Identical again: unchanged, nothing written, no batch.
+	// Identical again: unchanged, nothing written, no batch; committed all the same (as
+	// the API says).
 	rep = f.commit(base)
-	if rep.Committed || rep.Summary != (roster.Summary{Unchanged: 3}) {
+	if !rep.Committed || rep.BatchID != "" || rep.Summary != (roster.Summary{Unchanged: 3}) {
 		t.Fatalf("identical re-import: %+v", rep)
 	}
 	if bs, _ := f.store.ImportBatches(context.Background(), f.org.ID, 10); len(bs) != 1 {
