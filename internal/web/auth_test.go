@@ -156,10 +156,19 @@ func TestSignInAndOut(t *testing.T) {
 		t.Fatalf("signed-in /learners: %d", r.StatusCode)
 	}
 	// Open redirects are refused.
-	for _, next := range []string{"//evil.com/x", "https://evil.com", "/\\evil.com", "/\t/evil.com", "/\n/evil.com", "/\x00x"} {
+	for _, next := range []string{"//evil.com/x", "https://evil.com", "/\\evil.com", "/\t/evil.com", "/\n/evil.com", "/\x00x",
+		"/a/../\\evil.com", "/./\\evil.com", "/a\\b", "/x/..//evil.com", "/./x"} {
 		if got := safeNext(next); got != "/learners" {
 			t.Errorf("safeNext(%q) = %q", next, got)
 		}
+	}
+	// Through the page: http.Redirect cleans the path after safeNext, so "/a/../\evil.com"
+	// once left as "/\evil.com", which browsers read as //evil.com.
+	if r := get("/signin?next=" + url.QueryEscape("/a/../\\evil.com")); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/learners" {
+		t.Errorf("signed in, /signin?next=/a/../\\evil.com: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got := safeNext("/learners?q=a/../b#x"); got != "/learners?q=a/../b#x" {
+		t.Errorf("a query may hold anything: %q", got)
 	}
 
 	// Sign out: the session is gone from the store, the cookie no longer works.

@@ -190,9 +190,18 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 func safeNext(next string) string {
 	// Browsers drop tabs and line breaks from a URL, so "/\t/evil.com" is "//evil.com" to
 	// them: no control character at all, and no "//" or "/\" at the start.
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+	// http.Redirect then cleans the path, so "/a/../\\evil.com" would leave as "/\\evil.com":
+	// no backslash anywhere, and no "." or ".." segment (none of our links has one).
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
 		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/learners"
+	}
+	p, _, _ := strings.Cut(next, "?")
+	p, _, _ = strings.Cut(p, "#")
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return "/learners"
+		}
 	}
 	return next
 }
