@@ -58,6 +58,11 @@ func TestSetupFirstStart(t *testing.T) {
 	if r := b.post("/setup", short); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "The password is blank") {
 		t.Fatalf("setup with a blank password: %d\n%s", r.StatusCode, r.Body)
 	}
+	short.Set("password", form.Get("password"))
+	short.Set("name", "Ev\x1b[31mil\x07") // the CLI refuses control characters; so must the web
+	if r := b.post("/setup", short); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
+		t.Fatalf("setup with a control character in the name: %d\n%s", r.StatusCode, r.Body)
+	}
 	if n, _ := e.store.CountAdmins(context.Background()); n != 0 {
 		t.Fatalf("a bad setup created %d admins", n)
 	}
@@ -410,6 +415,9 @@ func TestSettings(t *testing.T) {
 	}
 	if r := b.post("/settings/admins", url.Values{"csrf": {tok}, "email": {"bo@acme.com"}, "password": {"bo-password-1"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "already exists") {
 		t.Fatalf("same admin twice: %d", r.StatusCode)
+	}
+	if r := b.post("/settings/admins", url.Values{"csrf": {tok}, "name": {"Ev\x1b[31mil\x07"}, "email": {"ev@acme.com"}, "password": {"ev-password-1"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
+		t.Fatalf("an admin's name with control characters: %d", r.StatusCode)
 	}
 	bo := e.browser()
 	bo.signIn(&tenant{Admin: &roster.Admin{Email: "bo@acme.com"}, Password: "bo-password-1"})

@@ -56,6 +56,9 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	} else if len(domains) == 0 {
 		errs["domains"] = "Enter at least one email domain, such as acme.com."
 	}
+	if e := checkAdminName(form["name"]); e != "" {
+		errs["name"] = e
+	}
 	if e := checkEmail(form["email"]); e != "" {
 		errs["email"] = e
 	}
@@ -216,6 +219,14 @@ func checkEmail(email string) string {
 	}
 	if !roster.ValidAdminEmail(email) {
 		return "Enter an email address like jane@acme.com."
+	}
+	return ""
+}
+
+// checkAdminName checks an admin's name, which may be blank, by the command line's rule.
+func checkAdminName(name string) string {
+	if name != "" && roster.CheckName("admin's name", name) != nil {
+		return "Use up to 200 characters, without line breaks, tabs or other control characters."
 	}
 	return ""
 }

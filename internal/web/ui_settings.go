@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
@@ -54,8 +53,8 @@ func (s *Server) settingsAddAdmin(w http.ResponseWriter, r *http.Request) error 
 	if e := checkPassword(password); e != "" {
 		errs["admin_password"] = e
 	}
-	if utf8.RuneCountInString(form["name"]) > 200 {
-		errs["admin_name"] = "Use up to 200 characters."
+	if e := checkAdminName(form["name"]); e != "" {
+		errs["admin_name"] = e
 	}
 	if len(errs) == 0 {
 		hash, err := auth.HashPassword(password)
