@@ -513,6 +513,24 @@ func TestPages404AndHeaders(t *testing.T) {
 	if r := b.get("/static/app.css"); r.StatusCode != 200 || !strings.Contains(r.Body, ".btn") {
 		t.Fatalf("static css: %d", r.StatusCode)
 	}
+	if r.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("HSTS over plain HTTP (no --secure-cookies): %q", r.Header.Get("Strict-Transport-Security"))
+	}
+	// Files only: no listing of the assets, and Roster's own 404 page.
+	for _, path := range []string{"/static/", "/static/nope.js"} {
+		if r := b.get(path); r.StatusCode != 404 || strings.Contains(r.Body, `<a href="app.css">`) || !strings.Contains(r.Body, "Page not found") {
+			t.Errorf("%s: %d\n%.200s", path, r.StatusCode, r.Body)
+		}
+	}
+	// The API's CSV downloads are no more cacheable than its JSON.
+	if r := e.api(tn.Token).get("/api/v1/template.csv"); r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("API CSV Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+	// Under --secure-cookies (HTTPS), browsers are told to keep to HTTPS.
+	se := newEnv(t, func(c *Config) { c.SecureCookies = true })
+	if r := se.browser().get("/signin"); !strings.HasPrefix(r.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Errorf("HSTS under --secure-cookies: %q", r.Header.Get("Strict-Transport-Security"))
+	}
 }
 
 var regexpToken = mustRE(`rst_[A-Za-z0-9_-]{43}`)

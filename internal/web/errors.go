@@ -88,11 +88,17 @@ func gone(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
 }
 
-// answerGone records a request whose client is gone; nobody reads the answer.
+// answerGone records a request whose client is gone, and sends nothing: it aborts the
+// response (http.ErrAbortHandler), which closes the connection. The 499 goes to the log and
+// the metrics only (ServeHTTP records it): a client that merely closed its sending side
+// still reads, and a made-up status line is no answer for it.
 func (s *Server) answerGone(w http.ResponseWriter, r *http.Request, err error) {
 	s.metrics.httpErrors.WithLabelValues("canceled").Inc()
 	s.log.Info("request cancelled before its answer", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "err", err)
-	w.WriteHeader(statusClientClosed)
+	if ri, ok := r.Context().Value(reqInfoKey).(*reqInfo); ok {
+		ri.gone = true
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // errorBody is the one shape of every API error.

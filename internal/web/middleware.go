@@ -217,6 +217,8 @@ func (s *Server) apiAuth(h handler) http.Handler {
 			s.renderJSONError(w, r, err)
 			return
 		}
+		// Every answer holds the organization's data, the CSV downloads too.
+		w.Header().Set("Cache-Control", "no-store")
 		noteOrg(r.Context(), p.Org.ID)
 		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
 			s.renderJSONError(w, r, err)

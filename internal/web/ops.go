@@ -191,7 +191,10 @@ func defaultReady(store roster.Store) func(context.Context) error {
 
 // reqInfo is filled in while a request is served, for its log line: the middleware that
 // finds the caller records the organization there.
-type reqInfo struct{ orgID string }
+type reqInfo struct {
+	orgID string
+	gone  bool // answerGone aborted the answer: recorded as statusClientClosed
+}
 
 const reqInfoKey ctxKey = 2
 

@@ -151,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))
+	s.static = s.staticFiles(static)
 	s.routes()
 	return s, nil
 }
@@ -161,20 +161,29 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey, &reqInfo{}))
+	ri := &reqInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey, ri))
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	h := sw.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	if s.cfg.SecureCookies {
+		// Served over HTTPS (that is what --secure-cookies says): browsers keep to it.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
-				panic(v)
+				if ri.gone && !sw.wrote {
+					sw.status = statusClientClosed
+				}
+				s.observe(r, sw, start)
+				panic(v) // net/http closes the connection without a word
 			}
 			s.log.Error("panic", "route", routeLabel(r), "method", r.Method, "path", r.URL.Path, "org", orgIDFor(r), "panic", v, "stack", string(debug.Stack()))
 			if !sw.wrote {
@@ -211,10 +220,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func cacheStatic(h http.Handler) http.Handler {
+// staticFiles serves the embedded assets under /static/: files only (no directory
+// listing), with Roster's own 404 page for anything else.
+func (s *Server) staticFiles(fsys fs.FS) http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(fsys))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() || !fs.ValidPath(name) {
+			s.notFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		h.ServeHTTP(w, r)
+		files.ServeHTTP(w, r)
 	})
 }
 
