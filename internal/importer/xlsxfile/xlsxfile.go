@@ -1,6 +1,7 @@
 // Package xlsxfile reads the first worksheet of an Excel workbook (.xlsx) as a stream of
-// records for the import pipeline, with the sheet's own row numbers and the cells' raw
-// values (an employee id 123456789 stays 123456789, never 1.23E+08).
+// records for the import pipeline, with the sheet's own row numbers and the cells' values:
+// as stored (an employee id 123456789 stays 123456789, never 1.23E+08), except that a
+// format that pads a number with zeros is applied (123 formatted 00000 reads 00123).
 package xlsxfile
 
 import (
@@ -110,6 +111,7 @@ func New(r io.Reader, maxBytes int64) (rd *Reader, err error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrNotWorkbook, err)
 	}
+	keepOnlyPadding(rd.f)
 	sheets := rd.f.GetSheetList()
 	if len(sheets) == 0 {
 		_ = rd.f.Close()
@@ -120,6 +122,72 @@ func New(r io.Reader, maxBytes int64) (rd *Reader, err error) {
 		return nil, fmt.Errorf("%w: %v", ErrNotWorkbook, err)
 	}
 	return rd, nil
+}
+
+// keepOnlyPadding drops every number format of the workbook except those that only pad a
+// number with zeros, with or without literal text: "00000", "\"E\"00000", "00000\-0000".
+// A cell then reads as the sheet shows it when that loses nothing (an employee id 123
+// formatted 00000 is 00123 on screen, and in the HRIS), and as its stored value otherwise
+// (a scientific format would turn 123456789 into 1.23E+08, a percentage or a thousands
+// separator would rewrite it, and excelize's General shows 1234567890123 as
+// 1.23456789E+12). excelize reads the style sheet lazily and offers no option for this, so
+// its parsed cellXfs are edited in place before any cell is read: a format ID that is
+// neither built in nor defined (noFormat) makes excelize return the stored value. A style
+// sheet it cannot read leaves every cell as its value.
+func keepOnlyPadding(f *excelize.File) {
+	if _, err := f.GetStyle(0); err != nil || f.Styles == nil || f.Styles.CellXfs == nil {
+		return
+	}
+	padding := map[int]bool{}
+	if f.Styles.NumFmts != nil {
+		for _, n := range f.Styles.NumFmts.NumFmt {
+			code := n.FormatCode
+			if n.FormatCode16 != "" {
+				code = n.FormatCode16
+			}
+			padding[n.NumFmtID] = zeroPadding(code)
+		}
+	}
+	if _, taken := padding[noFormat]; taken {
+		return // a workbook defining the sentinel: leave it alone
+	}
+	for i := range f.Styles.CellXfs.Xf {
+		xf := &f.Styles.CellXfs.Xf[i]
+		if xf.NumFmtID != nil && padding[*xf.NumFmtID] {
+			continue
+		}
+		none := noFormat
+		xf.NumFmtID = &none
+	}
+}
+
+// noFormat is a number format ID no workbook uses: excelize formats nothing with it.
+const noFormat = -1
+
+// zeroPadding reports whether a number format code only pads with zeros: one section of
+// "0"s and literal text (quoted, or one character after a backslash).
+func zeroPadding(code string) bool {
+	zeros := 0
+	for i := 0; i < len(code); i++ {
+		switch code[i] {
+		case '0':
+			zeros++
+		case '"':
+			j := strings.IndexByte(code[i+1:], '"')
+			if j < 0 {
+				return false
+			}
+			i += j + 1
+		case '\\':
+			i++
+			if i == len(code) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return zeros > 0
 }
 
 // checkZip refuses what is not a zip, and a zip whose parts would unpack to more than
@@ -359,9 +427,9 @@ func checkItems(e *zip.File, item, root string) error {
 }
 
 // Next returns the next row that has at least one cell, numbered as the sheet numbers it;
-// rows without cells are skipped (their numbers are simply absent). Cells hold the raw
-// values: numbers as stored (no number format applied), booleans as "1" and "0", shared
-// and inline strings as written. Next returns io.EOF after the last row and an error
+// rows without cells are skipped (their numbers are simply absent). Cells hold the
+// values: numbers as stored (no number format applied but zero padding, see
+// keepOnlyPadding), booleans as "TRUE" and "FALSE", shared and inline strings as written. Next returns io.EOF after the last row and an error
 // wrapping ErrNotWorkbook if the sheet turns out to be broken.
 func (x *Reader) Next() (rec rows.Record, err error) {
 	if x.err != nil {
@@ -376,7 +444,7 @@ func (x *Reader) Next() (rec rows.Record, err error) {
 	for x.rows.Next() {
 		// The iterator visits every row number in turn, gaps included.
 		x.row++
-		cells, err := x.rows.Columns(excelize.Options{RawCellValue: true})
+		cells, err := x.rows.Columns() // formatted, with only padding formats left (keepOnlyPadding)
 		if err != nil {
 			x.err = fmt.Errorf("%w: row %d: %v", ErrNotWorkbook, x.row, err)
 			return rows.Record{}, x.err

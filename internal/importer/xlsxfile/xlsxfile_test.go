@@ -76,10 +76,39 @@ func TestReader(t *testing.T) {
 			},
 			want: []rec{
 				{1, []string{"first_name", "last_name", "employee_email", "employee_id", "membership_active"}},
-				{2, []string{"Zoë", "O'Brien", "zoe@acme.com", "123456789", "1"}},
-				{3, []string{"李", "Nguyễn", "li@acme.com", "00123", "0"}},
+				{2, []string{"Zoë", "O'Brien", "zoe@acme.com", "123456789", "TRUE"}},
+				{3, []string{"李", "Nguyễn", "li@acme.com", "00123", "FALSE"}},
 				{4, []string{"Ann", "Lee", "ann@acme.com", "1234567890123", "yes"}},
 			},
+		},
+		{
+			// An employee id typed as a number and shown with leading zeros reads as shown
+			// (it once lost them); formats that would rewrite or lose the value do not
+			// apply; text is never formatted.
+			name: "zero padding formats apply, others do not",
+			fill: func(t *testing.T, f *excelize.File) {
+				style := func(code string) int {
+					st, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+				builtin := func(id int) int {
+					st, err := f.NewStyle(&excelize.Style{NumFmt: id})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+				_ = f.SetSheetRow("Sheet1", "A1", &[]any{123, 123, "0123", 45, 1234567, 123456789, 0.25, 45000, 7})
+				for cell, st := range map[string]int{"A1": style("00000"), "B1": style(`"E"00000`), "C1": style("00000"),
+					"D1": style(`00000\-0000`), "E1": builtin(3), "F1": style("0.00E+00"), "G1": builtin(10), "H1": builtin(14),
+					"I1": style("0000;-0000")} {
+					_ = f.SetCellStyle("Sheet1", cell, cell, st)
+				}
+			},
+			want: []rec{{1, []string{"00123", "E00123", "0123", "00000-0045", "1234567", "123456789", "0.25", "45000", "7"}}},
 		},
 		{
 			name: "gap rows are absent, numbers stay the sheet's",
