@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -216,17 +217,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return fmt.Errorf("the %T store cannot lock jobs across instances", store)
 	}
-	// The instance that runs the periodic jobs keeps one pooled connection for their
-	// lock: a pool of one would leave no connection for requests.
-	if p, ok := store.(interface{ Pool() *pgxpool.Pool }); ok && p.Pool().Config().MaxConns < 2 {
-		return usagef("the PostgreSQL pool needs at least 2 connections (--db-max-conns or pool_max_conns), got %d", p.Pool().Config().MaxConns)
+	fileWorkers, err := poolFileWorkers(store, c.FileWorkers, logger)
+	if err != nil {
+		return err
 	}
 
 	srv, err := web.New(web.Config{
 		Store: store, Logger: logger, Now: time.Now, SecureCookies: c.SecureCookies,
 		Limits:       importer.Limits{MaxBytes: c.MaxUploadMB << 20, MaxRows: c.MaxRows},
 		ReadyTimeout: c.ReadyTimeout, MetricsToken: c.MetricsToken, HideMetrics: c.MetricsAddr != "",
-		TrustedProxies: c.TrustedProxies, RequestTimeout: c.RequestTimeout, FileWorkers: c.FileWorkers,
+		TrustedProxies: c.TrustedProxies, RequestTimeout: c.RequestTimeout, FileWorkers: fileWorkers,
 	})
 	if err != nil {
 		return err
@@ -364,4 +364,35 @@ func cleanupJob(store roster.Store, logger *slog.Logger, c *serveConfig, jm *job
 		}
 		return nil
 	}}
+}
+
+// poolFileWorkers returns how many files the instance may read at once (--file-workers,
+// by default the CPUs and at least 2), fitted to a PostgreSQL store's pool. Each file
+// being validated or committed holds one pooled connection (its transaction, or its scan
+// of the stored learners) and needs a second one now and then to read its next chunk; the
+// instance that runs the periodic jobs holds one for their lock. A pool smaller than the
+// files plus two could be taken whole by files waiting for a second connection, each
+// waiting for the others: an explicit --file-workers is then refused, the default is
+// lowered to fit.
+func poolFileWorkers(store roster.Store, fileWorkers int, logger *slog.Logger) (int, error) {
+	explicit := fileWorkers > 0
+	if !explicit {
+		fileWorkers = max(2, runtime.GOMAXPROCS(0))
+	}
+	p, ok := store.(interface{ Pool() *pgxpool.Pool })
+	if !ok {
+		return fileWorkers, nil
+	}
+	conns := int(p.Pool().Config().MaxConns)
+	switch {
+	case conns < 3:
+		return 0, usagef("the PostgreSQL pool needs at least 3 connections (--db-max-conns or pool_max_conns), got %d", conns)
+	case conns >= fileWorkers+2:
+		return fileWorkers, nil
+	case explicit:
+		return 0, usagef("--file-workers %d needs a PostgreSQL pool of at least %d connections (--db-max-conns or pool_max_conns), got %d",
+			fileWorkers, fileWorkers+2, conns)
+	}
+	logger.Info("fewer files read at once, to fit the database pool", "file_workers", conns-2, "db_max_conns", conns)
+	return conns - 2, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -25,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
 
@@ -550,5 +552,41 @@ func TestSIGTERMDuringCommit(t *testing.T) {
 	}
 	if n != rows || status != roster.UploadCommitted {
 		t.Fatalf("after shutdown: %d learners (want %d), upload %q", n, rows, status)
+	}
+}
+
+// TestPoolFitsFileWorkers: each file read holds a pooled connection and now and then needs
+// a second, and the jobs' instance holds one: a pool smaller than the file workers plus two
+// could deadlock, so it is refused, or the default file workers are lowered to fit.
+func TestPoolFitsFileWorkers(t *testing.T) {
+	u, _ := pgtest.Schema(t, "roster_serve")
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		conns, workers, want int
+		refused              bool
+	}{
+		{conns: 2, refused: true},
+		{conns: 3, workers: 1, want: 1},
+		{conns: 3, workers: 2, refused: true},
+		{conns: 3, want: 1}, // the default (at least 2) lowered
+		{conns: 4, workers: 2, want: 2},
+		{conns: 10, workers: 8, want: 8},
+	} {
+		store, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: int32(tc.conns)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := poolFileWorkers(store, tc.workers, log)
+		store.Close()
+		var ue *usageError
+		switch {
+		case tc.refused && !errors.As(err, &ue):
+			t.Errorf("pool %d, --file-workers %d: %v, want a usage error", tc.conns, tc.workers, err)
+		case !tc.refused && (err != nil || got != tc.want):
+			t.Errorf("pool %d, --file-workers %d: %d workers (%v), want %d", tc.conns, tc.workers, got, err, tc.want)
+		}
+	}
+	if got, err := poolFileWorkers(nil, 5, log); err != nil || got != 5 {
+		t.Errorf("no pool (SQLite): %d %v", got, err)
 	}
 }

@@ -14,11 +14,14 @@ import (
 
 // Import runs fn in one transaction on the organization's learners; see roster.LearnerStore.
 //
-// The transaction starts by locking the organization's row (SELECT ... FOR UPDATE): imports
-// of one organization run one after the other across every instance, and the second one
-// reads what the first one committed (READ COMMITTED takes a new snapshot per statement,
-// and the lock is taken before fn makes its lookups), so two concurrent commits neither
-// duplicate a learner nor lose an update. With expectVersion >= 0 a moved LearnersVersion is
+// The transaction starts by locking the organization's row (SELECT ... FOR NO KEY
+// UPDATE): imports of one organization run one after the other across every instance, and
+// the second one reads what the first one committed (READ COMMITTED takes a new snapshot
+// per statement, and the lock is taken before fn makes its lookups), so two concurrent
+// commits neither duplicate a learner nor lose an update. NO KEY UPDATE rather than UPDATE:
+// it does not block the foreign-key checks of rows that reference the organization (a new
+// upload, a session), which with FOR UPDATE waited for the whole commit, each holding a
+// pooled connection, until the commit itself could not get one to read its file. With expectVersion >= 0 a moved LearnersVersion is
 // ESTALE. Imports of different organizations run side by side.
 func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn roster.ImportFunc) (*roster.ImportBatch, error) {
 	if err := needOrg(orgID); err != nil {
@@ -32,7 +35,7 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
 	var orgKey, version int64
-	err = tx.QueryRow(ctx, `SELECT seq, learners_version FROM organizations WHERE id = $1 FOR UPDATE`, orgID).Scan(&orgKey, &version)
+	err = tx.QueryRow(ctx, `SELECT seq, learners_version FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, orgID).Scan(&orgKey, &version)
 	if err != nil {
 		return nil, dbErr(err, "organization")
 	}

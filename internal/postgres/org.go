@@ -99,8 +99,9 @@ func (db *DB) SetDomains(ctx context.Context, orgID string, domains []string) er
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var id string
-		// Locks the organization so that two replacements do not interleave.
-		if err := tx.QueryRow(ctx, `SELECT id FROM organizations WHERE id = $1 FOR UPDATE`, orgID).Scan(&id); err != nil {
+		// Locks the organization so that two replacements do not interleave (NO KEY: see
+		// Import).
+		if err := tx.QueryRow(ctx, `SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, orgID).Scan(&id); err != nil {
 			return dbErr(err, "organization")
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM org_domains WHERE org_id = $1`, orgID); err != nil {

@@ -228,6 +228,10 @@ func dbErr(err error, what string) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
+		case "57014", "55P03": // query_canceled (statement_timeout, the context's ends are above), lock_not_available
+			// The database is too slow or too busy right now: the same answer as one that
+			// cannot be reached (503, try again), not a fault of ours.
+			return &roster.Error{Code: roster.EUNAVAILABLE, Message: "the database took too long to answer", Err: err}
 		case "23505": // unique_violation
 			if m, ok := conflictMessages[pe.ConstraintName]; ok {
 				return &roster.Error{Code: roster.ECONFLICT, Message: m, Err: err}

@@ -122,6 +122,10 @@ func TestStatementTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Fatalf("pg_sleep(2) with a 100ms statement timeout: %v", err)
 	}
+	// Too slow right now is "unavailable" (503, try again), not an internal error (500).
+	if code := roster.ErrorCode(dbErr(err, "learners")); code != roster.EUNAVAILABLE {
+		t.Fatalf("a statement timeout maps to %q, want %q", code, roster.EUNAVAILABLE)
+	}
 }
 
 // importLearners writes ls as new learners in one import and returns the batch.
@@ -567,5 +571,56 @@ func TestEveryOrgMethodNeedsAnOrg(t *testing.T) {
 		if got := roster.ErrorCode(call()); got != roster.EINVALID {
 			t.Errorf("%s with no organization: code %q, want %q", name, got, roster.EINVALID)
 		}
+	}
+}
+
+// TestImportLetsUploadsIn: while an import holds its organization, rows that reference the
+// organization (a new upload) are still written, and the import can still read its file
+// through the pool. With SELECT ... FOR UPDATE every such insert waited for the commit
+// holding a pooled connection; a few of them took the whole pool and the commit, which
+// reads its file one chunk per query, waited for them forever.
+func TestImportLetsUploadsIn(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{MaxConns: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	org := newOrg(t, db, "acme")
+	file := bytes.Repeat([]byte("first_name,last_name,employee_email\r\n"), 70000) // 3 chunks
+	up := &roster.Upload{OrgID: org.ID, CreatedBy: "admin@acme.com", FileName: "people.csv"}
+	if err := db.CreateUpload(ctx, up, bytes.NewReader(file)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		// Three uploads at once, as many as the pool has connections.
+		errs := make(chan error, 3)
+		for i := range 3 {
+			go func() {
+				u := &roster.Upload{OrgID: org.ID, CreatedBy: "admin@acme.com", FileName: fmt.Sprintf("p%d.csv", i)}
+				errs <- db.CreateUpload(ctx, u, strings.NewReader("first_name\r\n"))
+			}()
+		}
+		for range 3 {
+			select {
+			case err := <-errs:
+				if err != nil {
+					return nil, fmt.Errorf("an upload during the import: %w", err)
+				}
+			case <-time.After(30 * time.Second):
+				return nil, errors.New("uploads wait for the import holding their organization")
+			}
+		}
+		rc, err := db.OpenUploadFile(ctx, org.ID, up.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		if err != nil || !bytes.Equal(got, file) {
+			return nil, fmt.Errorf("reading the file during the import: %d bytes, %v", len(got), err)
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
