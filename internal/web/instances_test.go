@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -438,5 +439,59 @@ func TestFileWorkers(t *testing.T) {
 	}
 	if q := testutil.ToFloat64(e.srv.metrics.fileQueue); q != 0 {
 		t.Fatalf("roster_file_queue = %v after, want 0", q)
+	}
+}
+
+// slowCount stretches CountAdmins, so that two setups racing on two instances both get
+// past it unless something orders them.
+type slowCount struct {
+	roster.Store
+	l roster.Locker
+}
+
+func (s slowCount) CountAdmins(ctx context.Context) (int, error) {
+	time.Sleep(300 * time.Millisecond)
+	return s.Store.CountAdmins(ctx)
+}
+
+func (s slowCount) TryLock(ctx context.Context, name string) (func(), bool, error) {
+	return s.l.TryLock(ctx, name)
+}
+
+// TestSetupOnceAcrossInstances: two people setting up a fresh deployment through two
+// instances at once make one organization; the second is sent to sign in. The lock that
+// ordered them was inside each process only, and two organizations came out.
+func TestSetupOnceAcrossInstances(t *testing.T) {
+	u, _ := pgtest.Schema(t, "roster_web")
+	st := openPG(t, u)
+	var envs []*env
+	for range 2 {
+		envs = append(envs, serveOn(t, openPG(t, u), func(s roster.Store) roster.Store { return slowCount{s, s.(roster.Locker)} }))
+	}
+	var wg sync.WaitGroup
+	status := make([]int, 2)
+	browsers, forms := make([]*browser, 2), make([]url.Values, 2)
+	for i, e := range envs { // both forms first, then both posts at once
+		browsers[i] = e.browser()
+		forms[i] = url.Values{"csrf": {browsers[i].csrf("/setup")}, "org_name": {fmt.Sprintf("Org %d", i)}, "domains": {fmt.Sprintf("org%d.com", i)},
+			"email": {fmt.Sprintf("admin@org%d.com", i)}, "password": {"long enough pass"}}
+	}
+	for i := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status[i] = browsers[i].post("/setup", forms[i]).StatusCode
+		}()
+	}
+	wg.Wait()
+	orgs, err := st.Organizations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(orgs) != 1 {
+		t.Fatalf("%d organizations after two racing setups (answers %v)", len(orgs), status)
+	}
+	if status[0] != http.StatusSeeOther || status[1] != http.StatusSeeOther {
+		t.Fatalf("answers %v, want a redirect each (to the app, and to sign in)", status)
 	}
 }

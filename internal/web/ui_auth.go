@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/auth"
@@ -27,10 +29,18 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
 type formErrors map[string]string
 
 func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
-	// One setup at a time, so two people racing on a fresh server make one organization.
+	// One setup at a time, so two people racing on a fresh server make one organization:
+	// in this process, and across instances sharing the store.
 	s.setupMu.Lock()
 	defer s.setupMu.Unlock()
 	ctx := r.Context()
+	if l, ok := s.store.(roster.Locker); ok {
+		unlock, err := waitLock(ctx, l, "setup", 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	n, err := s.store.CountAdmins(ctx)
 	if err != nil {
 		return err
@@ -221,6 +231,26 @@ func checkEmail(email string) string {
 		return "Enter an email address like jane@acme.com."
 	}
 	return ""
+}
+
+// waitLock takes the lock called name, trying again until it is free or wait has passed
+// (EUNAVAILABLE: try again in a moment).
+func waitLock(ctx context.Context, l roster.Locker, name string, wait time.Duration) (func(), error) {
+	deadline := time.Now().Add(wait)
+	for {
+		unlock, ok, err := l.TryLock(ctx, name)
+		if err != nil || ok {
+			return unlock, err
+		}
+		if time.Now().After(deadline) {
+			return nil, roster.Errorf(roster.EUNAVAILABLE, "someone else is doing the same thing right now; try again in a moment")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // checkAdminName checks an admin's name, which may be blank, by the command line's rule.
