@@ -39,6 +39,7 @@ type serveConfig struct {
 	MetricsAddr      string
 	MetricsToken     string // ROSTER_METRICS_TOKEN only: a secret does not belong in argv
 	ShutdownTimeout  time.Duration
+	ShutdownDelay    time.Duration
 	StatementTimeout time.Duration
 	RequestTimeout   time.Duration
 	FileWorkers      int
@@ -91,6 +92,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090) instead of on --addr")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight get before their connections are closed (commits always run to their end)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to go on serving with /readyz at 503 before closing the listener, so that a load balancer's health check sees it (0: close at once)")
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", 5*time.Minute, "PostgreSQL: longest a single SQL statement may run (0: the server's setting)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", time.Minute, "longest a page or an API read may wait for the store before it answers 503 (0: no limit; uploads, commits and downloads are not bounded)")
 	fs.IntVar(&c.FileWorkers, "file-workers", 0, "files this instance validates or commits at once; the others wait their turn (0: the number of CPUs, at least 2)")
@@ -111,9 +113,19 @@ func parseServe(e *env, args []string) (*serveConfig, error) {
 	fs, db := newFlags(e, "serve")
 	c := &serveConfig{}
 	serveFlags(fs, c)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usagef("%v", err)
+	}
+	// The variables, for the flags the command line left out: a flag wins over its
+	// variable, even over one that could not be read.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "db" {
+		if f.Name == "db" || given[f.Name] {
 			return // --db falls back to ROSTER_DB through dbURL
 		}
 		if v, ok := lookupEnv(e, envName(f.Name)); ok && envErr == nil {
@@ -125,12 +137,6 @@ func parseServe(e *env, args []string) (*serveConfig, error) {
 	if envErr != nil {
 		return nil, envErr
 	}
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usagef("%v", err)
-	}
 	if fs.NArg() > 0 {
 		return nil, usagef("serve takes no arguments, got %q", fs.Args())
 	}
@@ -141,10 +147,10 @@ func parseServe(e *env, args []string) (*serveConfig, error) {
 		return nil, usagef("--max-upload-mb and --max-rows must be positive")
 	case c.LogFormat != "auto" && c.LogFormat != "json" && c.LogFormat != "text":
 		return nil, usagef("--log-format must be auto, json or text")
-	case c.ShutdownTimeout < 0 || c.StatementTimeout < 0 || c.RequestTimeout < 0 || c.DBMaxConns < 0 || c.FileWorkers < 0:
-		return nil, usagef("--shutdown-timeout, --statement-timeout, --request-timeout, --db-max-conns and --file-workers cannot be negative")
+	case c.ShutdownTimeout < 0 || c.ShutdownDelay < 0 || c.StatementTimeout < 0 || c.RequestTimeout < 0 || c.DBMaxConns < 0 || c.FileWorkers < 0:
+		return nil, usagef("--shutdown-timeout, --shutdown-delay, --statement-timeout, --request-timeout, --db-max-conns and --file-workers cannot be negative")
 	case c.UploadTTL < time.Second || c.CleanupEvery < 10*time.Millisecond || c.ReadyTimeout <= 0:
-		return nil, usagef("--upload-ttl, --cleanup-every and --ready-timeout must be positive (--upload-ttl: at least 1s)")
+		return nil, usagef("--upload-ttl must be at least 1s, --cleanup-every at least 10ms, and --ready-timeout positive")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -181,9 +187,14 @@ func newLogger(c *serveConfig, stderr io.Writer) *slog.Logger {
 // serveStore opens the store with the options only serve has.
 func serveStore(ctx context.Context, c *serveConfig) (roster.Store, error) {
 	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		return postgres.Open(ctx, c.DB, postgres.Options{
+		s, err := postgres.Open(ctx, c.DB, postgres.Options{
 			StatementTimeout: c.StatementTimeout, MaxConns: int32(c.DBMaxConns),
 		})
+		if err != nil && roster.ErrorCode(err) != roster.EINVALID && ctx.Err() == nil {
+			// Exit 2 on one line, as every other command does for a store it cannot open.
+			return nil, &openError{oneLine(err.Error())}
+		}
+		return s, err
 	}
 	return openStore(ctx, c.DB)
 }
@@ -291,6 +302,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	logger.Info("shutting down", "grace", c.ShutdownTimeout.String())
 	srv.BeginShutdown()
+	if c.ShutdownDelay > 0 && serveErr == nil {
+		// Still serving, with /readyz at 503, until the balancer has seen it; a second
+		// signal cuts the wait.
+		logger.Info("draining: /readyz answers 503 before the listener closes", "delay", c.ShutdownDelay.String())
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+		select {
+		case <-time.After(c.ShutdownDelay):
+		case <-again:
+		case serveErr = <-errc:
+		}
+		signal.Stop(again)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

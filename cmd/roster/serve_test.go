@@ -427,10 +427,16 @@ func TestServeConfig(t *testing.T) {
 		c.TrustedProxies.String() != "10.0.0.0/8,192.168.1.5/32,::1/128" {
 		t.Fatalf("config: %+v", c)
 	}
+	// A flag wins over its variable, even one that cannot be read.
+	if c, err := parseServe(envOf(map[string]string{"ROSTER_MAX_ROWS": "abc"}), []string{"--max-rows", "5"}); err != nil || c.MaxRows != 5 {
+		t.Fatalf("--max-rows 5 with ROSTER_MAX_ROWS=abc: %v %v", c, err)
+	}
 	for _, bad := range []struct {
 		env  map[string]string
 		args []string
 	}{
+		{map[string]string{"ROSTER_MAX_ROWS": "abc"}, nil},
+		{nil, []string{"--cleanup-every", "1ms"}},
 		{nil, []string{"--log-format", "xml"}},
 		{nil, []string{"--log-level", "loud"}},
 		{nil, []string{"--upload-ttl", "0s"}},
@@ -455,7 +461,7 @@ func TestServeSQLite(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "roster.db")
 	runCLI(t, bin, db, "", "org", "create", "--slug", "acme", "--name", "Acme Corp", "--domain", "acme.com")
 	token := strings.TrimSpace(runCLI(t, bin, db, "", "token", "create", "--org", "acme"))
-	in := startServe(t, bin, "sqlite", []string{"ROSTER_DB=" + db}, "--log-format", "text")
+	in := startServe(t, bin, "sqlite", []string{"ROSTER_DB=" + db}, "--log-format", "text", "--shutdown-delay", "3s")
 	if r := in.get("/healthz", ""); r.status != 200 {
 		t.Fatalf("healthz: %d", r.status)
 	}
@@ -470,6 +476,19 @@ func TestServeSQLite(t *testing.T) {
 		t.Fatalf("metrics: commits %v, clean-up runs %v", m[`roster_commits_total{outcome="committed"}`], m[`roster_job_runs_total{job="cleanup-uploads",outcome="ok"}`])
 	}
 	in.cmd.Process.Signal(syscall.SIGTERM)
+	// --shutdown-delay: the balancer's health check sees the 503 before the listener
+	// closes (without it the listener closed within a millisecond and it never did).
+	saw503 := false
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && !saw503; time.Sleep(50 * time.Millisecond) {
+		if r, err := http.Get(in.url + "/readyz"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			saw503 = r.StatusCode == 503 && strings.Contains(string(b), "shutting down")
+		}
+	}
+	if !saw503 {
+		t.Error("/readyz never answered 503 shutting down during --shutdown-delay")
+	}
 	select {
 	case err := <-in.exited:
 		if err != nil {
