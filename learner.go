@@ -2,7 +2,11 @@ package roster
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Organization owns email domains, admins, learners and programs. Every store call that
@@ -139,7 +143,10 @@ type ImportFunc func(ctx context.Context, tx ImportTx) (*ImportBatch, error)
 
 // LearnerFilter selects and orders a page of learners.
 type LearnerFilter struct {
-	Query      string // matches name or email, case-insensitive substring
+	// Query matches name or email: every word of it (split at white space) is a
+	// case-insensitive substring of the first name, the last name or the email, so "ada
+	// lovelace" finds Ada Lovelace (see SearchTerms).
+	Query      string
 	Department string
 	Location   string
 	Status     string // StatusActive, StatusInactive or ""
@@ -195,8 +202,11 @@ type LearnerStore interface {
 	Import(ctx context.Context, orgID string, expectVersion int64, fn ImportFunc) (*ImportBatch, error)
 	Learner(ctx context.Context, orgID, id string) (*Learner, error)
 	Learners(ctx context.Context, orgID string, f LearnerFilter) (*LearnerPage, error)
-	// EachLearner streams every learner of the organization ordered by email.
-	EachLearner(ctx context.Context, orgID string, fn func(*Learner) error) error
+	// EachLearner streams every learner of the organization that matches f's filters, in
+	// f's order (Limit and Cursor are ignored), as of one moment: an import committed
+	// meanwhile changes nothing of what fn sees (an export paged through Learners could
+	// miss a learner an import moved behind it, or list one twice).
+	EachLearner(ctx context.Context, orgID string, f LearnerFilter, fn func(*Learner) error) error
 	// LearnerFacets returns the organization's distinct departments and locations, for the
 	// Learners tab's filters.
 	LearnerFacets(ctx context.Context, orgID string) (*LearnerFacets, error)
@@ -236,6 +246,10 @@ func (f *LearnerFilter) Normalize() error {
 	if f.Status != "" && f.Status != StatusActive && f.Status != StatusInactive {
 		return Errorf(EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
+	// Stored values are NFC and trimmed (the importer's normalisation): so are the
+	// filters, or "Zürich" typed with a combining diaeresis would match nothing.
+	f.Department = norm.NFC.String(strings.TrimSpace(f.Department))
+	f.Location = norm.NFC.String(strings.TrimSpace(f.Location))
 	switch {
 	case f.Limit < 0:
 		return Errorf(EINVALID, "limit must be between 1 and 1000")
@@ -245,4 +259,12 @@ func (f *LearnerFilter) Normalize() error {
 		f.Limit = 1000
 	}
 	return nil
+}
+
+// SearchTerms are the words of the Query as the stores match them: NFC, lower-case, split
+// at white space (and at the unit separator that joins the fields of a learner's search
+// key, so that no term spans two fields). Each must be a substring of the key.
+func (f *LearnerFilter) SearchTerms() []string {
+	q := strings.ToLower(norm.NFC.String(f.Query))
+	return strings.FieldsFunc(q, func(r rune) bool { return r == '\x1f' || unicode.IsSpace(r) })
 }

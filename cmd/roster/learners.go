@@ -300,7 +300,7 @@ func learnersList(ctx context.Context, e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EMAIL\tNAME\tEMPLOYEE ID\tJOB TITLE\tDEPARTMENT\tLOCATION\tMANAGER\tSTATUS")
 	n := 0
-	err = store.EachLearner(ctx, org.ID, func(l *roster.Learner) error {
+	err = store.EachLearner(ctx, org.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		n++
 		_, err := fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Email, l.FirstName, l.LastName, l.EmployeeID,
 			l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Status)
@@ -322,7 +322,7 @@ func listJSON(ctx context.Context, w io.Writer, store roster.Store, orgID string
 		return err
 	}
 	first := true
-	err := store.EachLearner(ctx, orgID, func(l *roster.Learner) error {
+	err := store.EachLearner(ctx, orgID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		b, err := json.Marshal(l)
 		if err != nil {
 			return err
@@ -353,7 +353,7 @@ func listCSV(ctx context.Context, w io.Writer, store roster.Store, orgID string)
 		head = append(head, c.Name)
 	}
 	cw.Write(append(head, "status", "created_at"))
-	err := store.EachLearner(ctx, orgID, func(l *roster.Learner) error {
+	err := store.EachLearner(ctx, orgID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		rec := []string{l.FirstName, l.LastName, l.Email, l.EmployeeID, l.JobTitle, l.Department, l.Location,
 			l.ManagerEmail, strconv.FormatBool(l.Active), l.Status, l.CreatedAt.UTC().Format(time.RFC3339)}
 		for i := range rec {

@@ -59,7 +59,7 @@ func (f *fixture) preview(file string) (*roster.ImportReport, []roster.LearnerCh
 func (f *fixture) learners() map[string]roster.Learner {
 	f.t.Helper()
 	out := map[string]roster.Learner{}
-	err := f.store.EachLearner(context.Background(), f.org.ID, func(l *roster.Learner) error {
+	err := f.store.EachLearner(context.Background(), f.org.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		out[l.Email] = *l
 		return nil
 	})

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/keyset"
@@ -135,14 +134,31 @@ func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, e
 	return &l, nil
 }
 
-// EachLearner streams the organization's learners ordered by email. It is one statement,
-// so fn sees one consistent snapshot; pgx reads the rows from the network as fn consumes
-// them, so memory holds one learner at a time, not the directory.
-func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Learner) error) error {
+// EachLearner streams the organization's learners that match f, in f's order; see
+// roster.LearnerStore. It is one statement, so fn sees one consistent snapshot; pgx reads
+// the rows from the network as fn consumes them, so memory holds one learner at a time,
+// not the directory.
+func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFilter, fn func(*roster.Learner) error) error {
 	if err := needOrg(orgID); err != nil {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, selectLearner+` WHERE `+orgIs+` ORDER BY email`, orgID)
+	if err := f.Normalize(); err != nil {
+		return err
+	}
+	args := []any{orgID}
+	where := filterWhere(f, func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	})
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
+	var order []string
+	for _, k := range append(sortKeys[f.Sort][:len(sortKeys[f.Sort]):len(sortKeys[f.Sort])], "seq") {
+		order = append(order, k+dir)
+	}
+	rows, err := db.pool.Query(ctx, selectLearner+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
 	if err != nil {
 		return dbErr(err, "learners")
 	}
@@ -166,9 +182,9 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Lea
 var sortKeys = map[string][]string{
 	"name":       {"last_name", "first_name"},
 	"email":      {"email"},
-	"created":    {}, // seq order: the primary key (org, seq)
-	"department": {"department", "last_name", "first_name"},
-	"location":   {"location", "last_name", "first_name"},
+	"created":    {},             // seq order: the primary key (org, seq)
+	"department": {"department"}, // ties in seq order, as in the SQLite store
+	"location":   {"location"},
 }
 
 // sortValues returns l's values for the sort's columns, as strings for the cursor.
@@ -179,9 +195,9 @@ func sortValues(sort string, l *roster.Learner) []string {
 	case "created":
 		return []string{}
 	case "department":
-		return []string{l.Department, l.LastName, l.FirstName}
+		return []string{l.Department}
 	case "location":
-		return []string{l.Location, l.LastName, l.FirstName}
+		return []string{l.Location}
 	}
 	return []string{l.LastName, l.FirstName}
 }
@@ -205,26 +221,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where := []string{orgIs}
-	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
-		// strpos is a plain substring test: no LIKE wildcards to escape.
-		where = append(where, "strpos(search, "+arg(strings.ReplaceAll(q, "\x1f", ""))+") > 0")
-	}
-	if f.Department != "" {
-		where = append(where, "department = "+arg(f.Department))
-	}
-	if f.Location != "" {
-		where = append(where, "location = "+arg(f.Location))
-	}
-	if f.Batch != "" {
-		where = append(where, "updated_batch_id = "+arg(f.Batch))
-	}
-	switch f.Status { // Normalize refused any other
-	case roster.StatusActive:
-		where = append(where, "active")
-	case roster.StatusInactive:
-		where = append(where, "NOT active")
-	}
+	where := filterWhere(f, arg)
 
 	cur, readDesc, err := keyset.Open(f.Cursor, f.Sort, f.Desc, len(keys))
 	if err != nil {
@@ -273,6 +270,32 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	page.Learners, page.NextCursor, page.PrevCursor = keyset.Paginate(ls, seqs, cur, f.Sort, f.Desc, f.Limit,
 		func(l *roster.Learner) []string { return sortValues(f.Sort, l) })
 	return page, nil
+}
+
+// filterWhere returns the conditions of f's filters, the organization's ($1) first; arg
+// adds a parameter and returns its placeholder.
+func filterWhere(f roster.LearnerFilter, arg func(any) string) []string {
+	where := []string{orgIs}
+	for _, term := range f.SearchTerms() {
+		// strpos is a plain substring test: no LIKE wildcards to escape.
+		where = append(where, "strpos(search, "+arg(term)+") > 0")
+	}
+	if f.Department != "" {
+		where = append(where, "department = "+arg(f.Department))
+	}
+	if f.Location != "" {
+		where = append(where, "location = "+arg(f.Location))
+	}
+	if f.Batch != "" {
+		where = append(where, "updated_batch_id = "+arg(f.Batch))
+	}
+	switch f.Status { // Normalize refused any other
+	case roster.StatusActive:
+		where = append(where, "active")
+	case roster.StatusInactive:
+		where = append(where, "NOT active")
+	}
+	return where
 }
 
 const batchColumns = `id, org_id, created_by, created_at, file_name, sha256, format, rows, new, updated, unchanged`

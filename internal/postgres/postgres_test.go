@@ -313,7 +313,7 @@ func TestImportRaceUnversioned(t *testing.T) {
 		}
 	}
 	n := 0
-	err := db.EachLearner(ctx, org.ID, func(l *roster.Learner) error {
+	err := db.EachLearner(ctx, org.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		n++
 		if l.JobTitle != "Engineer" || l.Department != "Research" {
 			return fmt.Errorf("%s: job_title %q, department %q: an update was lost", l.Email, l.JobTitle, l.Department)
@@ -540,7 +540,7 @@ func TestEveryOrgMethodNeedsAnOrg(t *testing.T) {
 		"Learner":  func() error { _, err := db.Learner(ctx, "", "x"); return err },
 		"Learners": func() error { _, err := db.Learners(ctx, "", roster.LearnerFilter{}); return err },
 		"EachLearner": func() error {
-			return db.EachLearner(ctx, "", func(*roster.Learner) error { return nil })
+			return db.EachLearner(ctx, "", roster.LearnerFilter{}, func(*roster.Learner) error { return nil })
 		},
 		"Lookup":         func() error { _, err := db.Lookup("").LearnersByEmail(ctx, []string{"a@b.c"}); return err },
 		"CountLearners":  func() error { _, err := db.Lookup("").CountLearners(ctx); return err },

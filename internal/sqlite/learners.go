@@ -139,14 +139,27 @@ func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, e
 	return &l, nil
 }
 
-// EachLearner streams the organization's learners ordered by email, in one read
-// transaction, so fn sees one consistent snapshot.
-func (db *DB) EachLearner(ctx context.Context, orgID string, fn func(*roster.Learner) error) error {
+// EachLearner streams the organization's learners that match f, in f's order; see
+// roster.LearnerStore. It is one statement, whose read transaction gives fn one
+// consistent snapshot.
+func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFilter, fn func(*roster.Learner) error) error {
 	org, err := db.orgKey(ctx, db.r, orgID)
 	if err != nil {
 		return err
 	}
-	rows, err := db.r.QueryContext(ctx, selectLearner+` WHERE org = ? ORDER BY email`, org)
+	if err := f.Normalize(); err != nil {
+		return err
+	}
+	from, where, args := filterWhere(org, f)
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
+	var order []string
+	for _, k := range append(sortKeys[f.Sort][:len(sortKeys[f.Sort]):len(sortKeys[f.Sort])], "seq") {
+		order = append(order, k+dir)
+	}
+	rows, err := db.r.QueryContext(ctx, from+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
 	if err != nil {
 		return dbError(err, "learners")
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/keyset"
 )
@@ -49,45 +47,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	}
 	keys := sortKeys[f.Sort]
 
-	where := []string{"org = ?"}
-	args := []any{org}
-	from := selectLearner
-	if q := strings.ToLower(strings.TrimSpace(norm.NFC.String(f.Query))); q != "" {
-		// instr is a plain substring test: no LIKE wildcards to escape.
-		where = append(where, "instr(search, ?) > 0")
-		args = append(args, strings.ReplaceAll(q, "\x1f", ""))
-		// No index serves a substring, so a search reads the organization's learners.
-		// Left to itself SQLite walks the sort's index and fetches each row from it, in
-		// the sort's order: a term few learners match read the whole table at random,
-		// 2.9 s at a million learners. Through learners_org (org, then seq) the rows come
-		// in table order, and the matches are sorted after: 0.2 s whatever the term
-		// (a common term, which the sort's index would find in a few milliseconds, takes
-		// the same 0.2 s; docs/web.md).
-		from = selectLearner + " INDEXED BY learners_org"
-	}
-	if f.Batch != "" {
-		// No index on the batch either, and a batch may have written few of the
-		// learners: the same table-order read as a search.
-		from = selectLearner + " INDEXED BY learners_org"
-	}
-	if f.Department != "" {
-		where = append(where, "department = ?")
-		args = append(args, f.Department)
-	}
-	if f.Location != "" {
-		where = append(where, "location = ?")
-		args = append(args, f.Location)
-	}
-	if f.Batch != "" {
-		where = append(where, "updated_batch_id = ?")
-		args = append(args, f.Batch)
-	}
-	switch f.Status { // Normalize refused any other
-	case roster.StatusActive:
-		where = append(where, "active = 1")
-	case roster.StatusInactive:
-		where = append(where, "active = 0")
-	}
+	from, where, args := filterWhere(org, f)
 
 	cur, readDesc, err := keyset.Open(f.Cursor, f.Sort, f.Desc, len(keys))
 	if err != nil {
@@ -165,6 +125,52 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	page.Learners, page.NextCursor, page.PrevCursor = keyset.Paginate(ls, seqs, cur, f.Sort, f.Desc, f.Limit,
 		func(l *roster.Learner) []string { return sortValues(f.Sort, l) })
 	return page, nil
+}
+
+// filterWhere returns the SELECT of learners for f (with the index it must read, for a
+// search or a batch), the conditions of f's filters, the organization's first, and their
+// arguments.
+func filterWhere(org int64, f roster.LearnerFilter) (from string, where []string, args []any) {
+	where, args, from = []string{"org = ?"}, []any{org}, selectLearner
+	if terms := f.SearchTerms(); len(terms) > 0 {
+		for _, term := range terms {
+			// instr is a plain substring test: no LIKE wildcards to escape.
+			where = append(where, "instr(search, ?) > 0")
+			args = append(args, term)
+		}
+		// No index serves a substring, so a search reads the organization's learners.
+		// Left to itself SQLite walks the sort's index and fetches each row from it, in
+		// the sort's order: a term few learners match read the whole table at random,
+		// 2.9 s at a million learners. Through learners_org (org, then seq) the rows come
+		// in table order, and the matches are sorted after: 0.2 s whatever the term
+		// (a common term, which the sort's index would find in a few milliseconds, takes
+		// the same 0.2 s; docs/web.md).
+		from = selectLearner + " INDEXED BY learners_org"
+	}
+	if f.Batch != "" {
+		// No index on the batch either, and a batch may have written few of the
+		// learners: the same table-order read as a search.
+		from = selectLearner + " INDEXED BY learners_org"
+	}
+	if f.Department != "" {
+		where = append(where, "department = ?")
+		args = append(args, f.Department)
+	}
+	if f.Location != "" {
+		where = append(where, "location = ?")
+		args = append(args, f.Location)
+	}
+	if f.Batch != "" {
+		where = append(where, "updated_batch_id = ?")
+		args = append(args, f.Batch)
+	}
+	switch f.Status { // Normalize refused any other
+	case roster.StatusActive:
+		where = append(where, "active = 1")
+	case roster.StatusInactive:
+		where = append(where, "active = 0")
+	}
+	return from, where, args
 }
 
 // LearnerFacets returns the organization's distinct departments and locations; see

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/ids"
 )
 
 // directory imports a directory with many ties on every sort key into slug's organization
@@ -46,7 +47,7 @@ func (e *env) directory(t *testing.T, orgID, slug string, n int) []roster.Learne
 		e.importNew(t, orgID, ls[part*n/3:(part+1)*n/3]...)
 	}
 	out := make([]roster.Learner, 0, n)
-	err := e.s.EachLearner(e.ctx, orgID, func(l *roster.Learner) error {
+	err := e.s.EachLearner(e.ctx, orgID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		out = append(out, *l)
 		return nil
 	})
@@ -57,28 +58,37 @@ func (e *env) directory(t *testing.T, orgID, slug string, n int) []roster.Learne
 	return out
 }
 
-// sortCompare compares two learners on the suite's definition of each sort.
+// sortCompare compares two learners on the suite's definition of each sort: its columns,
+// then the order the learners were created in (the seq a learner ID carries), so that
+// both stores list ties alike (PostgreSQL once broke department and location ties by name,
+// SQLite by creation).
 func sortCompare(sort string, a, b *roster.Learner) int {
+	var c int
 	switch sort {
 	case "email":
-		return strings.Compare(a.Email, b.Email)
+		c = strings.Compare(a.Email, b.Email)
 	case "created":
-		return a.CreatedAt.Compare(b.CreatedAt)
+		c = a.CreatedAt.Compare(b.CreatedAt)
 	case "department":
-		return strings.Compare(a.Department, b.Department)
+		c = strings.Compare(a.Department, b.Department)
 	case "location":
-		return strings.Compare(a.Location, b.Location)
+		c = strings.Compare(a.Location, b.Location)
+	default:
+		c = cmp.Or(strings.Compare(a.LastName, b.LastName), strings.Compare(a.FirstName, b.FirstName))
 	}
-	return cmp.Or(strings.Compare(a.LastName, b.LastName), strings.Compare(a.FirstName, b.FirstName))
+	sa, _ := ids.Counter("lrn_", a.ID)
+	sb, _ := ids.Counter("lrn_", b.ID)
+	return cmp.Or(c, cmp.Compare(sa, sb))
 }
 
 // matches is the suite's definition of a filter.
 func matches(f roster.LearnerFilter, l *roster.Learner) bool {
-	if q := strings.ToLower(f.Query); q != "" &&
-		!strings.Contains(strings.ToLower(l.FirstName), q) &&
-		!strings.Contains(strings.ToLower(l.LastName), q) &&
-		!strings.Contains(strings.ToLower(l.Email), q) {
-		return false
+	for _, q := range f.SearchTerms() { // every word, in some field
+		if !strings.Contains(strings.ToLower(l.FirstName), q) &&
+			!strings.Contains(strings.ToLower(l.LastName), q) &&
+			!strings.Contains(strings.ToLower(l.Email), q) {
+			return false
+		}
 	}
 	if f.Department != "" && l.Department != f.Department {
 		return false
@@ -196,6 +206,12 @@ func (e *env) walk(t *testing.T, orgID string, f roster.LearnerFilter, all []ros
 	if len(seen) != len(want) {
 		t.Fatalf("%s: saw %d learners, want %d", what, len(seen), len(want))
 	}
+	// EachLearner streams the same list, in the same order.
+	var each []string
+	must(t, e.s.EachLearner(e.ctx, orgID, base, func(l *roster.Learner) error { each = append(each, l.ID); return nil }), what)
+	if paged := slices.Concat(forward...); !slices.Equal(each, paged) {
+		t.Fatalf("%s: EachLearner gave %d learners %v, the pages %d %v", what, len(each), each, len(paged), paged)
+	}
 }
 
 func testPagination(t *testing.T, e *env) {
@@ -246,7 +262,7 @@ func testPaginationTies(t *testing.T, e *env) {
 	}
 	e.importNew(t, o.ID, ls...)
 	var all []roster.Learner
-	must(t, e.s.EachLearner(e.ctx, o.ID, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
+	must(t, e.s.EachLearner(e.ctx, o.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
 	for _, sort := range []string{"name", "email", "created", "department", "location"} {
 		for _, desc := range []bool{false, true} {
 			for _, limit := range []int{1, 4, 23} {
@@ -263,21 +279,27 @@ func testSearch(t *testing.T, e *env) {
 		{Email: "zoe@acme.com", FirstName: "ZOË", LastName: "Ærø"},
 		{Email: "lukasz@acme.com", FirstName: "Łukasz", LastName: "Żółć"},
 		{Email: "jo_ann@acme.com", FirstName: "Jo", LastName: "Ann"},
-		{Email: "li@acme.com", FirstName: "李", LastName: "小龙"},
+		{Email: "li@acme.com", FirstName: "李", LastName: "小龙", Location: "Zürich"},
 	}
 	e.importNew(t, o.ID, people...)
 	cases := map[string][]string{
-		"JOSÉ":     {"jose@acme.com"},
-		"álvarez":  {"jose@acme.com"},
-		"zoë":      {"zoe@acme.com"},
-		"ærø":      {"zoe@acme.com"},
-		"ŻÓŁĆ":     {"lukasz@acme.com"},
-		"łukasz":   {"lukasz@acme.com"},
-		"小龙":       {"li@acme.com"},
-		"_":        {"jo_ann@acme.com"}, // not a wildcard
-		"%":        {},
-		"e_a":      {}, // as a LIKE pattern it would match "jose@acme.com"
-		"ACME.COM": {"jose@acme.com", "zoe@acme.com", "lukasz@acme.com", "jo_ann@acme.com", "li@acme.com"},
+		// Every word, each in some field: a full name as the table shows it finds its
+		// learner (the whole query was once one substring, and "José Álvarez" found nobody).
+		"José Álvarez":     {"jose@acme.com"},
+		"  álvarez\tjosé ": {"jose@acme.com"},
+		"jo ann":           {"jo_ann@acme.com"},
+		"jose zoe":         {},
+		"JOSÉ":             {"jose@acme.com"},
+		"álvarez":          {"jose@acme.com"},
+		"zoë":              {"zoe@acme.com"},
+		"ærø":              {"zoe@acme.com"},
+		"ŻÓŁĆ":             {"lukasz@acme.com"},
+		"łukasz":           {"lukasz@acme.com"},
+		"小龙":               {"li@acme.com"},
+		"_":                {"jo_ann@acme.com"}, // not a wildcard
+		"%":                {},
+		"e_a":              {}, // as a LIKE pattern it would match "jose@acme.com"
+		"ACME.COM":         {"jose@acme.com", "zoe@acme.com", "lukasz@acme.com", "jo_ann@acme.com", "li@acme.com"},
 	}
 	for q, want := range cases {
 		page, err := e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Query: q, Sort: "email", Limit: 100})
@@ -295,6 +317,12 @@ func testSearch(t *testing.T, e *env) {
 				t.Errorf("query %q found %v, want %v", q, got, want)
 			}
 		}
+	}
+	// Filters match the stored (NFC) value however the text was composed.
+	page, err := e.s.Learners(e.ctx, o.ID, roster.LearnerFilter{Location: "Zu\u0308rich "})
+	must(t, err, "Learners(location decomposed)")
+	if len(page.Learners) != 1 || page.Learners[0].Email != "li@acme.com" {
+		t.Errorf("location \"Zu\\u0308rich\" found %d learners, want li@acme.com", len(page.Learners))
 	}
 }
 
@@ -329,7 +357,7 @@ func testEachLearner(t *testing.T, e *env) {
 	e.importNew(t, a.ID, ls...)
 	e.importNew(t, b.ID, person("globex", 1), person("globex", 2))
 	var emails []string
-	err := e.s.EachLearner(e.ctx, a.ID, func(l *roster.Learner) error {
+	err := e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error {
 		if !strings.HasSuffix(l.Email, "@acme.com") {
 			t.Errorf("EachLearner(acme) gave %s", l.Email)
 		}
@@ -346,7 +374,7 @@ func testEachLearner(t *testing.T, e *env) {
 		}
 	}
 	calls := 0
-	err = e.s.EachLearner(e.ctx, a.ID, func(*roster.Learner) error {
+	err = e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{Sort: "email"}, func(*roster.Learner) error {
 		calls++
 		if calls == 3 {
 			return errBoom
@@ -355,6 +383,37 @@ func testEachLearner(t *testing.T, e *env) {
 	})
 	if !errors.Is(err, errBoom) || calls != 3 {
 		t.Fatalf("EachLearner with a failing fn: %v after %d calls; want fn's error after 3", err, calls)
+	}
+
+	// One moment: an import that moves every learner to another department, committed
+	// after the first learner was read, changes nothing of what EachLearner gives (an
+	// export paged through Learners missed learners and listed others twice).
+	var before []string
+	must(t, e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{Sort: "department"}, func(l *roster.Learner) error {
+		before = append(before, l.ID+" "+l.Department)
+		return nil
+	}), "EachLearner by department")
+	var during []string
+	err = e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{Sort: "department"}, func(l *roster.Learner) error {
+		if len(during) == 0 {
+			var all []roster.Learner
+			must(t, e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{}, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
+			changes := make([]roster.LearnerChange, len(all))
+			for i, x := range all {
+				x.Department = fmt.Sprintf("Moved %02d", len(all)-i)
+				changes[i] = roster.LearnerChange{Row: i + 2, Kind: roster.ChangeUpdated, After: x}
+			}
+			_, err := e.s.Import(e.ctx, a.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+				return &roster.ImportBatch{CreatedBy: "storetest", Rows: len(changes), Updated: len(changes)}, tx.Write(ctx, changes)
+			})
+			must(t, err, "an import during EachLearner")
+		}
+		during = append(during, l.ID+" "+l.Department)
+		return nil
+	})
+	must(t, err, "EachLearner during an import")
+	if !slices.Equal(during, before) {
+		t.Fatalf("EachLearner during an import gave %v, before it %v", during, before)
 	}
 }
 
@@ -455,7 +514,7 @@ func testBatchFilter(t *testing.T, e *env) {
 	})
 	must(t, err, "update import")
 	all = all[:0]
-	must(t, e.s.EachLearner(e.ctx, a.ID, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
+	must(t, e.s.EachLearner(e.ctx, a.ID, roster.LearnerFilter{Sort: "email"}, func(l *roster.Learner) error { all = append(all, *l); return nil }), "EachLearner")
 	perBatch := map[string]int{}
 	for _, l := range all {
 		perBatch[l.UpdatedBatchID]++

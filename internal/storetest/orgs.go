@@ -133,7 +133,7 @@ func testEmptyOrgID(t *testing.T, e *env) {
 	_, checks["Import"] = s.Import(ctx, "", -1, fn)
 	_, checks["Learner"] = s.Learner(ctx, "", "lrn_x")
 	_, checks["Learners"] = s.Learners(ctx, "", roster.LearnerFilter{})
-	checks["EachLearner"] = s.EachLearner(ctx, "", func(*roster.Learner) error { return nil })
+	checks["EachLearner"] = s.EachLearner(ctx, "", roster.LearnerFilter{}, func(*roster.Learner) error { return nil })
 	_, checks["ImportBatches"] = s.ImportBatches(ctx, "", 10)
 	_, checks["ImportBatch"] = s.ImportBatch(ctx, "", "bat_x")
 	checks["CreateAdmin"] = s.CreateAdmin(ctx, &roster.Admin{Email: "a@acme.com", Name: "A", PasswordHash: "h"})

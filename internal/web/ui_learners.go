@@ -56,40 +56,53 @@ func (s *Server) learnersExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f.Limit, f.Cursor = 1000, ""
+	f.Cursor = ""
 	org := orgOf(r)
-	page, err := s.store.Learners(r.Context(), org.ID, f)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="learners-`+s.now().UTC().Format("2006-01-02")+`.csv"`)
+	// Every matching learner as of one moment (one statement): paging through Learners, an
+	// import committed during a slow download moved learners behind the export (missing)
+	// or ahead of it (listed twice).
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	header := make([]string, 0, len(roster.Columns)+2)
-	for _, c := range roster.Columns {
-		header = append(header, c.Name)
+	started, gone := false, false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="learners-`+s.now().UTC().Format("2006-01-02")+`.csv"`)
+		header := make([]string, 0, len(roster.Columns)+2)
+		for _, c := range roster.Columns {
+			header = append(header, c.Name)
+		}
+		_ = cw.Write(append(header, "status", "created_at"))
 	}
-	_ = cw.Write(append(header, "status", "created_at"))
-	for {
-		for _, l := range page.Learners {
-			rec := []string{l.FirstName, l.LastName, l.Email, l.EmployeeID, l.JobTitle, l.Department,
-				l.Location, l.ManagerEmail, strconv.FormatBool(l.Active), l.Status, l.CreatedAt.UTC().Format(time.RFC3339)}
-			for i := range rec {
-				rec[i] = csvsafe.Cell(rec[i])
-			}
-			if err := cw.Write(rec); err != nil {
-				return nil // the client went away
-			}
+	rec := make([]string, 0, len(roster.Columns)+2)
+	err = s.store.EachLearner(r.Context(), org.ID, f, func(l *roster.Learner) error {
+		if !started {
+			start()
 		}
-		if page.NextCursor == "" {
-			break
+		rec = append(rec[:0], l.FirstName, l.LastName, l.Email, l.EmployeeID, l.JobTitle, l.Department,
+			l.Location, l.ManagerEmail, strconv.FormatBool(l.Active), l.Status, l.CreatedAt.UTC().Format(time.RFC3339))
+		for i := range rec {
+			rec[i] = csvsafe.Cell(rec[i])
 		}
-		f.Cursor = page.NextCursor
-		if page, err = s.store.Learners(r.Context(), org.ID, f); err != nil {
-			s.log.Error("export cut short", "err", err)
-			break
+		if err := cw.Write(rec); err != nil {
+			gone = true // the client went away
+			return err
 		}
+		return nil
+	})
+	switch {
+	case gone:
+		return nil
+	case err != nil && !started:
+		return err // nothing sent yet: an error page
+	case err != nil:
+		// Half a file must not look like a whole one: abort the answer, which the
+		// browser reports as a failed download.
+		s.log.Error("export cut short", "org", org.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if !started {
+		start() // no learners: the header alone
 	}
 	cw.Flush()
 	return nil
