@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -418,6 +419,10 @@ func TestSettings(t *testing.T) {
 	}
 	if r := b.post("/settings/admins", url.Values{"csrf": {tok}, "name": {"Ev\x1b[31mil\x07"}, "email": {"ev@acme.com"}, "password": {"ev-password-1"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
 		t.Fatalf("an admin's name with control characters: %d", r.StatusCode)
+	} else if !regexp.MustCompile(`<input id="admin-name"[^>]*aria-invalid="true" autofocus`).MatchString(r.Body) {
+		// The form is far down the page: the field with the error takes the focus, and the
+		// browser scrolls to it (the page came back at its top, the error out of sight).
+		t.Errorf("the invalid field is not focused:\n%s", regexp.MustCompile(`<input id="admin-name"[^>]*>`).FindString(r.Body))
 	}
 	bo := e.browser()
 	bo.signIn(&tenant{Admin: &roster.Admin{Email: "bo@acme.com"}, Password: "bo-password-1"})
@@ -500,6 +505,14 @@ func TestPages404AndHeaders(t *testing.T) {
 	r := b.get("/no/such/page")
 	if r.StatusCode != 404 || !strings.Contains(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(r.Body, "Page not found") {
 		t.Fatalf("unknown page: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	// A signed-in admin's error pages have the top bar and lead back to the learners (they
+	// offered "Sign in").
+	for _, path := range []string{"/no/such/page", "/learners?cursor=garbage", "/learners/lrn_nope"} {
+		r := b.get(path)
+		if r.StatusCode < 400 || !strings.Contains(r.Body, "Go to learners") || !strings.Contains(r.Body, "Sign out") || strings.Contains(r.Body, `href="/signin"`) {
+			t.Errorf("signed in, %s: %d\n%.400s", path, r.StatusCode, r.Body)
+		}
 	}
 	r = b.get("/learners")
 	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-store"} {

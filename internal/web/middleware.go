@@ -174,7 +174,10 @@ func (s *Server) signedInWith(h handler, upload bool) http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		noteOrg(r.Context(), p.Org.ID)
-		if err := h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p))); err != nil {
+		// The error page too knows who is signed in: it shows the top bar and a way back
+		// to the learners, not "Sign in".
+		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		if err := h(w, r); err != nil {
 			s.renderError(w, r, err)
 		}
 	}))

@@ -112,6 +112,12 @@ func (s *Server) quick(h http.Handler) http.Handler {
 // notFound answers the requests no route took. The catch-all pattern also matches a known
 // path with a wrong method, so it asks the mux whether another method would have matched.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !isAPI(r) {
+		// A signed-in admin gets the page with the top bar and a way back to the learners.
+		if p, err := s.loadSession(r); err == nil && p != nil {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		}
+	}
 	var allowed []string
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		if m == r.Method {
