@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Organization owns email domains, admins, learners and programs. Every store call that
@@ -246,10 +244,10 @@ func (f *LearnerFilter) Normalize() error {
 	if f.Status != "" && f.Status != StatusActive && f.Status != StatusInactive {
 		return Errorf(EINVALID, "unknown status %q: use active or inactive", f.Status)
 	}
-	// Stored values are NFC and trimmed (the importer's normalisation): so are the
-	// filters, or "Zürich" typed with a combining diaeresis would match nothing.
-	f.Department = norm.NFC.String(strings.TrimSpace(f.Department))
-	f.Location = norm.NFC.String(strings.TrimSpace(f.Location))
+	// Stored values are trimmed (and NFC: the stores compose the filters, see
+	// keyset.Compose, since this package keeps to the standard library).
+	f.Department = strings.TrimSpace(f.Department)
+	f.Location = strings.TrimSpace(f.Location)
 	switch {
 	case f.Limit < 0:
 		return Errorf(EINVALID, "limit must be between 1 and 1000")
@@ -261,10 +259,10 @@ func (f *LearnerFilter) Normalize() error {
 	return nil
 }
 
-// SearchTerms are the words of the Query as the stores match them: NFC, lower-case, split
-// at white space (and at the unit separator that joins the fields of a learner's search
-// key, so that no term spans two fields). Each must be a substring of the key.
+// SearchTerms are the words of the Query as the stores match them: lower-case, split at
+// white space (and at the unit separator that joins the fields of a learner's search key,
+// so that no term spans two fields). Each must be a substring of the key.
 func (f *LearnerFilter) SearchTerms() []string {
-	q := strings.ToLower(norm.NFC.String(f.Query))
+	q := strings.ToLower(f.Query)
 	return strings.FieldsFunc(q, func(r rune) bool { return r == '\x1f' || unicode.IsSpace(r) })
 }

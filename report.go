@@ -33,7 +33,7 @@ var Columns = []Column{
 	{ColDepartment, "Department", false, 200, ""},
 	{ColLocation, "Location", false, 200, "Free text: city, site, country"},
 	{ColManagerEmail, "Manager email", false, 254, "The manager's work email"},
-	{ColMembershipActive, "Membership active", false, 0, "true/false, yes/no, 1/0; blank leaves it as is"},
+	{ColMembershipActive, "Membership active", false, 0, "true/false, yes/no, 1/0; blank: a new learner starts inactive, an existing one keeps theirs"},
 }
 
 // ColumnIndex returns the position of a canonical column in Columns, or len(Columns) for

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"slices"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/roster-dev/roster"
 )
 
@@ -96,4 +98,14 @@ func Paginate[T any](rows []T, seqs []int64, cur *Cursor, sort string, desc bool
 		}
 	}
 	return rows, next, prev
+}
+
+// Compose puts a filter's text in the form learners are stored in, NFC (the importer
+// normalises every cell so), so that "Zürich" typed with a combining diaeresis finds what
+// was stored precomposed. Both stores call it with Normalize; it lives here, with the rest
+// of what their listings share, because the domain package keeps to the standard library.
+func Compose(f *roster.LearnerFilter) {
+	f.Query = norm.NFC.String(f.Query)
+	f.Department = norm.NFC.String(f.Department)
+	f.Location = norm.NFC.String(f.Location)
 }

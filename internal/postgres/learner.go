@@ -145,6 +145,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	if err := f.Normalize(); err != nil {
 		return err
 	}
+	keyset.Compose(&f)
 	args := []any{orgID}
 	where := filterWhere(f, func(v any) string {
 		args = append(args, v)
@@ -214,6 +215,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if err := f.Normalize(); err != nil {
 		return nil, err
 	}
+	keyset.Compose(&f)
 	keys := sortKeys[f.Sort]
 
 	args := []any{orgID}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/keyset"
 )
 
 // learnerColumns are the columns written for a new learner, in the order of learnerArgs.
@@ -150,6 +151,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	if err := f.Normalize(); err != nil {
 		return err
 	}
+	keyset.Compose(&f)
 	from, where, args := filterWhere(org, f)
 	dir := " ASC"
 	if f.Desc {

@@ -45,6 +45,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	if err := f.Normalize(); err != nil {
 		return nil, err
 	}
+	keyset.Compose(&f)
 	keys := sortKeys[f.Sort]
 
 	from, where, args := filterWhere(org, f)
