@@ -97,6 +97,9 @@ func open(r io.Reader, maxBytes int64) (*source, *formatError, error) {
 			"Save it again as \"CSV UTF-8\" (or as UTF-16 with its byte order mark) and upload it again."}, nil
 	case isBinary(head):
 		return nil, &formatError{"unsupported_format", "This file is not a CSV or XLSX file (it looks like a picture or another binary file)."}, nil
+	case isMarkup(head):
+		return nil, &formatError{"unsupported_format", "This file is an XML or HTML document (an SVG picture, a web page, or a spreadsheet saved as " +
+			"\"XML Spreadsheet\"), not a CSV or XLSX file. Save it as .xlsx or CSV and upload it again."}, nil
 	}
 	c, err := csvfile.New(br)
 	if err != nil {
@@ -138,4 +141,17 @@ func isBinary(head []byte) bool {
 		}
 	}
 	return bytes.IndexByte(head, 0) >= 0
+}
+
+// isMarkup: text that begins (after a UTF-8 byte order mark and white space) with a tag,
+// "<?xml", "<!DOCTYPE", "<svg", "<html": no header row of learners does, and read as CSV
+// such a file made a "missing column" error and an "unknown column" warning the size of
+// its first line.
+func isMarkup(head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF")), " \t\r\n")
+	if len(t) < 2 || t[0] != '<' {
+		return false
+	}
+	c := t[1] | 0x20
+	return t[1] == '?' || t[1] == '!' || ('a' <= c && c <= 'z')
 }

@@ -143,6 +143,8 @@ func TestReading(t *testing.T) {
 					t.Errorf("message: %q", rep.Errors[0].Message)
 				}
 			}},
+		{name: "SVG", file: []byte("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>\n"), errors: []string{"0::unsupported_format"}},
+		{name: "HTML with a BOM", file: []byte("\xEF\xBB\xBF\n<!DOCTYPE html><html><table><tr><td>first_name</td></tr></table></html>"), errors: []string{"0::unsupported_format"}},
 		{name: "old xls", file: []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\x00\x00"), errors: []string{"0::unsupported_format"}},
 		{name: "zip that is not a workbook", file: zipOf(t, "hello.txt", "hi"), errors: []string{"0::unsupported_format"}},
 		{name: "xlsx", file: xlsxOf(t, [][]any{{"First Name", "Last Name", "Email", "Employee ID"}, {"Jane", "Doe", "jane@acme.com", 123456789012}, {"J@hn", "Roe", "john@acme.com", "E2"}}),
