@@ -59,3 +59,13 @@ func Unicode(d string) string {
 	}
 	return u
 }
+
+// UnicodeEmail is e with its domain as people read it ("ana@xn--bcher-kva.de" is
+// "ana@bücher.de"), for display; e is stored and compared in ASCII form (Email).
+func UnicodeEmail(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	if at < 0 {
+		return e
+	}
+	return e[:at+1] + Unicode(e[at+1:])
+}

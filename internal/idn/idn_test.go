@@ -49,3 +49,17 @@ func TestUnicode(t *testing.T) {
 		}
 	}
 }
+
+func TestUnicodeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"ana@xn--bcher-kva.de": "ana@bücher.de",
+		"ana@acme.com":         "ana@acme.com",
+		"no-at-sign":           "no-at-sign",
+		"a@xn--zz.invalid":     "a@xn--zz.invalid", // not valid punycode: as it is
+		"":                     "",
+	} {
+		if got := UnicodeEmail(in); got != want {
+			t.Errorf("UnicodeEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

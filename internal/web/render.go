@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/assets"
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 // view is what every page template receives.
@@ -42,6 +43,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006")
 	},
 	"num": formatInt,
+	// email shows an address with an internationalised domain as people write it.
+	"email": idn.UnicodeEmail,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return one

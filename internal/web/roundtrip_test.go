@@ -76,4 +76,14 @@ func TestSettingsIDNDomain(t *testing.T) {
 	if org, _ := e.store.OrganizationByID(context.Background(), tn.Org.ID); len(org.Domains) != 2 || !org.HasDomain("xn--bcher-kva.example") {
 		t.Fatalf("saved again: %v", org.Domains)
 	}
+	// A learner of that domain is stored in ASCII form and shown as people write it.
+	a := e.api(tn.Token)
+	id := decode[roster.ImportReport](t, a.upload("p.csv", "first_name,last_name,employee_email,manager_email\nAna,Buch,ana@bücher.example,\nBo,Buch,bo@acme.com,ana@bücher.example\n")).ID
+	if r := a.do("POST", "/api/v1/uploads/"+id+"/commit", nil, ""); r.StatusCode != 200 {
+		t.Fatalf("commit: %d %s", r.StatusCode, r.Body)
+	}
+	page = b.get("/learners").Body
+	if !strings.Contains(page, "ana@bücher.example") || strings.Contains(page, "xn--") {
+		t.Errorf("the Learners tab shows the domain in ASCII form:\n%s", page[strings.Index(page, "<tbody>"):][:600])
+	}
 }

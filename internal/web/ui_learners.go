@@ -8,6 +8,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/csvsafe"
+	"github.com/roster-dev/roster/internal/idn"
 )
 
 func (s *Server) learnersPage(w http.ResponseWriter, r *http.Request) error {
@@ -150,9 +151,9 @@ func (s *Server) learnerPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	fields := []fieldSource{
 		{"First name", l.FirstName, src, last}, {"Last name", l.LastName, src, last},
-		{"Email", l.Email, src, created}, {"Employee ID", l.EmployeeID, src, last},
+		{"Email", idn.UnicodeEmail(l.Email), src, created}, {"Employee ID", l.EmployeeID, src, last},
 		{"Job title", l.JobTitle, src, last}, {"Department", l.Department, src, last},
-		{"Location", l.Location, src, last}, {"Manager", l.ManagerEmail, src, last},
+		{"Location", l.Location, src, last}, {"Manager", idn.UnicodeEmail(l.ManagerEmail), src, last},
 		{"Membership", map[string]string{roster.StatusActive: "Active", roster.StatusInactive: "Inactive"}[l.Status], src, last},
 	}
 	for i := range fields {
