@@ -34,7 +34,7 @@ func normalise(s string) (out string, guessed bool) {
 
 // plainText takes the control characters out of a free-text cell (employee_id, job_title,
 // department, location): a line break or TAB (a wrapped spreadsheet cell) becomes a space,
-// any other (NUL, escape, the C1 controls...) is dropped, then the edges are trimmed
+// any other (NUL, escape, the C1 controls, the bidi overrides...) is dropped, then the edges are trimmed
 // again. No store keeps them usefully (PostgreSQL refuses NUL in text; SQLite keeps it but
 // its string functions stop there), and no one types them on purpose. Names and emails
 // keep theirs, so that their rules refuse them (the contract counts control characters
@@ -42,7 +42,8 @@ func normalise(s string) (out string, guessed bool) {
 func plainText(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || (c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xa0) {
+		if c := s[i]; c < 0x20 || c == 0x7f || (c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xa0) ||
+			(c == 0xe2 && i+1 < len(s) && (s[i+1] == 0x80 || s[i+1] == 0x81)) { // U+2000-207F, bidi controls among them
 			clean = false
 			break
 		}
@@ -56,12 +57,20 @@ func plainText(s string) string {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
 			b.WriteByte(' ')
-		case unicode.IsControl(r):
+		case unicode.IsControl(r), isBidiControl(r):
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return strings.TrimFunc(b.String(), isTrimSpace)
+}
+
+// isBidiControl: the invisible embedding, override and isolate characters (U+202A-202E,
+// U+2066-2069). Nobody types them in a job title; an override makes "evil" display as
+// "live" on every page and export that shows the value, so free text drops them like the
+// other controls (names and emails refuse them).
+func isBidiControl(r rune) bool {
+	return ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
 }
 
 var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

@@ -273,4 +273,13 @@ func TestControlCharactersInFreeText(t *testing.T) {
 	if rep.Valid || rep.ErrorCount != 1 || rep.Errors[0].Code != roster.CodeInvalidName {
 		t.Fatalf("escape in a name: valid %v, errors %+v", rep.Valid, rep.Errors)
 	}
+	// A bidi override shows "evil" as "live": free text drops it, a name refuses it.
+	rep = f.commit("first_name,last_name,employee_email,job_title,department\nBo,Doe,bo@acme.com,\u202Eevil\u202C,\u2067Sales\u2069 team\n")
+	if bo := f.learners()["bo@acme.com"]; !rep.Valid || bo.JobTitle != "evil" || bo.Department != "Sales team" {
+		t.Fatalf("bidi controls in free text: valid %v, job title %q, department %q", rep.Valid, bo.JobTitle, bo.Department)
+	}
+	rep, _ = f.preview("first_name,last_name,employee_email\n\u202Eevil,Doe,ev@acme.com\n")
+	if rep.Valid || rep.ErrorCount != 1 || rep.Errors[0].Code != roster.CodeInvalidName {
+		t.Fatalf("a bidi override in a name: valid %v, errors %+v", rep.Valid, rep.Errors)
+	}
 }
