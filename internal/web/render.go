@@ -52,6 +52,10 @@ var funcs = template.FuncMap{
 		return many
 	},
 	"codeLabel": codeLabel,
+	// headerCode says whether an error or warning is about the header row, wherever it is.
+	"headerCode": func(code string) bool {
+		return code == roster.CodeMissingColumn || code == roster.CodeDuplicateColumn || code == roster.WarnUnknownColumn
+	},
 	"colLabel":  colLabel,
 	"query": func(base url.Values, kv ...string) string {
 		v := url.Values{}

@@ -59,6 +59,12 @@ func TestWizardErrorsThenFixThenCommit(t *testing.T) {
 		strings.Contains(rows.Body, "Ada") || strings.Count(rows.Body, "\r\n") != 3 {
 		t.Fatalf("rows with errors: %d %q\n%s", rows.StatusCode, rows.Header.Get("Content-Disposition"), rows.Body)
 	}
+	// Header problems name the header's row, wherever it is (blank lines first here), in
+	// the errors and in the warnings alike.
+	hr := b.get(b.uploadForm("late.csv", "\n\nfirst_name,last_name,Shoe Size\nAda,L,42\n").Header.Get("Location"))
+	if c := strings.Count(hr.Body, `3 <span class="muted">header</span>`); c != 2 {
+		t.Errorf("the header on row 3: %d labels, want 2 (missing column, unknown column)", c)
+	}
 	// A file that is not a table has no rows to fix: no link, and the URL says why.
 	r = b.uploadForm("photo.csv", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 	photo := r.Header.Get("Location")
