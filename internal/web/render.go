@@ -56,7 +56,7 @@ var funcs = template.FuncMap{
 	"headerCode": func(code string) bool {
 		return code == roster.CodeMissingColumn || code == roster.CodeDuplicateColumn || code == roster.WarnUnknownColumn
 	},
-	"colLabel":  colLabel,
+	"colLabel": colLabel,
 	"query": func(base url.Values, kv ...string) string {
 		v := url.Values{}
 		for k, vs := range base {
