@@ -95,7 +95,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to go on serving with /readyz at 503 before closing the listener, so that a load balancer's health check sees it (0: close at once)")
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", 5*time.Minute, "PostgreSQL: longest a single SQL statement may run (0: the server's setting)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", time.Minute, "longest a page or an API read may wait for the store before it answers 503 (0: no limit; uploads, commits and downloads are not bounded)")
-	fs.IntVar(&c.FileWorkers, "file-workers", 0, "files this instance validates or commits at once; the others wait their turn (0: the number of CPUs, at least 2)")
+	fs.IntVar(&c.FileWorkers, "file-workers", 0, "files this instance validates or commits at once; the others wait their turn (0: the number of CPUs, at least 2, and on PostgreSQL at most the pool less 2)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "PostgreSQL: connections in this instance's pool (0: max(4, CPUs), or pool_max_conns in the URL)")
 	fs.DurationVar(&c.UploadTTL, "upload-ttl", 24*time.Hour, "uploads never committed are deleted this long after they were last touched")
 	fs.DurationVar(&c.CleanupEvery, "cleanup-every", time.Hour, "how often abandoned uploads are looked for (on one instance at a time)")
