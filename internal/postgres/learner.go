@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -159,7 +161,18 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	for _, k := range append(sortKeys[f.Sort][:len(sortKeys[f.Sort]):len(sortKeys[f.Sort])], "seq") {
 		order = append(order, k+dir)
 	}
-	rows, err := db.pool.Query(ctx, selectLearner+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
+	// The statement lasts as long as fn takes: a download of a million learners to a slow
+	// client can outlast --statement-timeout, which bounds the other statements. It gets
+	// exportTimeout instead, in a read-only transaction of its own.
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return dbErr(err, "learners")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", exportTimeout.Milliseconds())); err != nil {
+		return dbErr(err, "learners")
+	}
+	rows, err := tx.Query(ctx, selectLearner+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
 	if err != nil {
 		return dbErr(err, "learners")
 	}
@@ -175,6 +188,10 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	}
 	return dbErr(rows.Err(), "learners")
 }
+
+// exportTimeout bounds EachLearner's statement: an hour, for a million learners sent to a
+// slow client, and still an end for one that stopped reading.
+const exportTimeout = time.Hour
 
 // sortKeys are the columns of each sort, before the seq that breaks ties. Name, email and
 // created have an index that starts with them (learners_org_name, learners_org_email, the

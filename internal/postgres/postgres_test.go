@@ -624,3 +624,42 @@ func TestImportLetsUploadsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEachLearnerOutlastsStatementTimeout: a download of the directory to a slow client
+// lasts as long as the client takes; the store's statement timeout (here 200 ms) bounds
+// every other statement, not this one.
+func TestEachLearnerOutlastsStatementTimeout(t *testing.T) {
+	t.Parallel()
+	u := testSchema(t)
+	ctx := context.Background()
+	open := func(o Options) *DB {
+		db, err := Open(ctx, u, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	loader, db := open(Options{}), open(Options{StatementTimeout: 200 * time.Millisecond})
+	org := newOrg(t, loader, "acme")
+	// More rows than the socket buffers hold, so that the server is still sending (its
+	// statement still running) while the client dawdles.
+	ls := make([]roster.Learner, 30000)
+	for i := range ls {
+		ls[i] = learner(1, i)
+		ls[i].JobTitle = strings.Repeat("x", 200)
+	}
+	if _, err := importLearners(t, loader, org.ID, -1, ls); err != nil { // longer than 200 ms itself
+		t.Fatal(err)
+	}
+	n := 0
+	err := db.EachLearner(ctx, org.ID, roster.LearnerFilter{}, func(*roster.Learner) error {
+		if n++; n == 1 {
+			time.Sleep(time.Second) // a client that reads slowly
+		}
+		return nil
+	})
+	if err != nil || n != len(ls) {
+		t.Fatalf("a slow EachLearner: %d learners, %v", n, err)
+	}
+}
