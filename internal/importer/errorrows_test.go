@@ -18,25 +18,10 @@ func TestWriteErrorRows(t *testing.T) {
 		"\"=HYPERLINK(\"\"x\"\")\";Doe;x@acme.com;formula\n" +
 		"Zo\xeb;M\xfcller;zoe@acme;latin-1\n" +
 		"Ann;Lee;ann@acme.com;fine\n"
-	var errs []roster.RowError
-	rep, err := Run(context.Background(), Input{Name: "f.csv", R: strings.NewReader(file)}, Env{Org: testOrg,
-		OnError: func(e roster.RowError, warning bool) {
-			if !warning {
-				errs = append(errs, e)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep, errs := sortedErrors(t, file)
 	if rep.ErrorCount != 2 {
 		t.Fatalf("errors: %+v", rep.Errors)
 	}
-	slices.SortFunc(errs, func(a, b roster.RowError) int {
-		if a.Less(b) {
-			return -1
-		}
-		return 1
-	})
 	var buf bytes.Buffer
 	if err := WriteErrorRows(context.Background(), &buf, Input{Name: "f.csv", R: strings.NewReader(file)}, Limits{}, slices.Values(errs)); err != nil {
 		t.Fatal(err)
@@ -69,21 +54,7 @@ func TestWriteErrorRowsAligned(t *testing.T) {
 		"Ann,A,ann@acme\n" + // short
 		"Ben,B,ben@acme,E2,Dev,,,,\n" + // trailing blanks past the header
 		"Cy,C,cy@acme,E3,Dev,,,stray\n" // a non-blank cell past the header (a warning)
-	var errs []roster.RowError
-	if _, err := Run(context.Background(), Input{Name: "f.csv", R: strings.NewReader(file)}, Env{Org: testOrg,
-		OnError: func(e roster.RowError, warning bool) {
-			if !warning {
-				errs = append(errs, e)
-			}
-		}}); err != nil {
-		t.Fatal(err)
-	}
-	slices.SortFunc(errs, func(a, b roster.RowError) int {
-		if a.Less(b) {
-			return -1
-		}
-		return 1
-	})
+	_, errs := sortedErrors(t, file)
 	var buf bytes.Buffer
 	if err := WriteErrorRows(context.Background(), &buf, Input{Name: "f.csv", R: strings.NewReader(file)}, Limits{}, slices.Values(errs)); err != nil {
 		t.Fatal(err)
@@ -116,4 +87,27 @@ func TestWriteErrorRowsAligned(t *testing.T) {
 	if len(recs[1]) != 7 || len(recs[2]) != 7 {
 		t.Errorf("widths: %d, %d", len(recs[1]), len(recs[2]))
 	}
+}
+
+// sortedErrors validates file and returns its report and its errors sorted by row, as the
+// stores return them to WriteErrorRows.
+func sortedErrors(t *testing.T, file string) (*roster.ImportReport, []roster.RowError) {
+	t.Helper()
+	var errs []roster.RowError
+	rep, err := Run(context.Background(), Input{Name: "f.csv", R: strings.NewReader(file)}, Env{Org: testOrg,
+		OnError: func(e roster.RowError, warning bool) {
+			if !warning {
+				errs = append(errs, e)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(errs, func(a, b roster.RowError) int {
+		if a.Less(b) {
+			return -1
+		}
+		return 1
+	})
+	return rep, errs
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -108,4 +109,18 @@ func Compose(f *roster.LearnerFilter) {
 	f.Query = norm.NFC.String(f.Query)
 	f.Department = norm.NFC.String(f.Department)
 	f.Location = norm.NFC.String(f.Location)
+}
+
+// OrderBy is the ORDER BY list of a sort: its columns, then seq, which breaks their ties,
+// all one way.
+func OrderBy(keys []string, desc bool) string {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + dir + ", ")
+	}
+	return b.String() + "seq" + dir
 }

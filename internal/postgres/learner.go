@@ -153,14 +153,6 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	})
-	dir := " ASC"
-	if f.Desc {
-		dir = " DESC"
-	}
-	var order []string
-	for _, k := range append(sortKeys[f.Sort][:len(sortKeys[f.Sort]):len(sortKeys[f.Sort])], "seq") {
-		order = append(order, k+dir)
-	}
 	// The statement lasts as long as fn takes: a download of a million learners to a slow
 	// client can outlast --statement-timeout, which bounds the other statements. It gets
 	// exportTimeout instead, in a read-only transaction of its own.
@@ -172,7 +164,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", exportTimeout.Milliseconds())); err != nil {
 		return dbErr(err, "learners")
 	}
-	rows, err := tx.Query(ctx, selectLearner+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
+	rows, err := tx.Query(ctx, selectLearner+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+keyset.OrderBy(sortKeys[f.Sort], f.Desc), args...)
 	if err != nil {
 		return dbErr(err, "learners")
 	}

@@ -153,15 +153,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	}
 	keyset.Compose(&f)
 	from, where, args := filterWhere(org, f)
-	dir := " ASC"
-	if f.Desc {
-		dir = " DESC"
-	}
-	var order []string
-	for _, k := range append(sortKeys[f.Sort][:len(sortKeys[f.Sort]):len(sortKeys[f.Sort])], "seq") {
-		order = append(order, k+dir)
-	}
-	rows, err := db.r.QueryContext(ctx, from+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+strings.Join(order, ", "), args...)
+	rows, err := db.r.QueryContext(ctx, from+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+keyset.OrderBy(sortKeys[f.Sort], f.Desc), args...)
 	if err != nil {
 		return dbError(err, "learners")
 	}
