@@ -419,10 +419,12 @@ func TestSettings(t *testing.T) {
 	}
 	if r := b.post("/settings/admins", url.Values{"csrf": {tok}, "name": {"Ev\x1b[31mil\x07"}, "email": {"ev@acme.com"}, "password": {"ev-password-1"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
 		t.Fatalf("an admin's name with control characters: %d", r.StatusCode)
-	} else if !regexp.MustCompile(`<input id="admin-name"[^>]*aria-invalid="true" autofocus`).MatchString(r.Body) {
+	} else if !regexp.MustCompile(`<input id="admin-name"[^>]*aria-invalid="true" aria-describedby="err-admin_name" autofocus`).MatchString(r.Body) ||
+		!strings.Contains(r.Body, `<div class="field-error" id="err-admin_name" role="alert">`) {
 		// The form is far down the page: the field with the error takes the focus, and the
-		// browser scrolls to it (the page came back at its top, the error out of sight).
-		t.Errorf("the invalid field is not focused:\n%s", regexp.MustCompile(`<input id="admin-name"[^>]*>`).FindString(r.Body))
+		// browser scrolls to it (the page came back at its top, the error out of sight); a
+		// screen reader reads the error with the field.
+		t.Errorf("the invalid field is not focused, or not described by its error:\n%s", regexp.MustCompile(`<input id="admin-name"[^>]*>`).FindString(r.Body))
 	}
 	bo := e.browser()
 	bo.signIn(&tenant{Admin: &roster.Admin{Email: "bo@acme.com"}, Password: "bo-password-1"})
