@@ -19,9 +19,3 @@ func CleanDomains(in []string) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
-
-// SearchKey is the text a learner search matches: the names and the email, lower-cased.
-// The stores keep it in a column so that a search reads one value per learner.
-func SearchKey(l *Learner) string {
-	return strings.ToLower(l.FirstName + "\x1f" + l.LastName + "\x1f" + l.Email)
-}

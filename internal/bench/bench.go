@@ -226,7 +226,7 @@ func PsqlCopy(ctx context.Context, storeURL, csvPath string) (time.Duration, err
 }
 
 // PsqlCopyStored times psql's \copy of the organization's learners as the commit stored
-// them (every column of learners: IDs, timestamps, search key...) into a new table of the
+// them (every column of learners: IDs, timestamps, name key...) into a new table of the
 // learners' columns with the learners' unique indexes (primary key, email, employee id)
 // and none of the others: PostgreSQL's own loader writing the rows our commit writes, into
 // the same columns and unique indexes. The rows are first exported to tmpPath (removed

@@ -106,7 +106,7 @@ func Paginate[T any](rows []T, seqs []int64, cur *Cursor, sort string, desc bool
 // was stored precomposed. Both stores call it with Normalize; it lives here, with the rest
 // of what their listings share, because the domain package keeps to the standard library.
 func Compose(f *roster.LearnerFilter) {
-	f.Query = norm.NFC.String(f.Query)
+	f.Query = Fold(f.Query) // as the names are kept for searching (sort_name)
 	f.Department = norm.NFC.String(f.Department)
 	f.Location = norm.NFC.String(f.Location)
 }

@@ -1,6 +1,8 @@
 package keyset
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/roster-dev/roster"
@@ -61,5 +63,25 @@ func TestOpenDirection(t *testing.T) {
 	}
 	if _, _, err := Open("garbage", "email", false, 1); roster.ErrorCode(err) != roster.EINVALID {
 		t.Fatalf("garbage cursor: %v", err)
+	}
+}
+
+func TestFoldAndNameKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"José": "jose", "ÁVILA": "avila", "Groß": "gross", "Zoë": "zoe", "de la Cruz": "de la cruz",
+		"Nguyễn": "nguyen", "李": "李", "O'Brien": "o'brien", "": "",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+	names := [][2]string{{"Zoe", "Zimmer"}, {"Ana", "Ávila"}, {"Maria", "de la Cruz"}, {"Ben", "adams"}, {"Al", "Adamson"}, {"Bo", "Adams"}}
+	slices.SortFunc(names, func(a, b [2]string) int { return strings.Compare(NameKey(a[0], a[1]), NameKey(b[0], b[1])) })
+	var got []string
+	for _, n := range names {
+		got = append(got, n[0]+" "+n[1])
+	}
+	if want := "Ben adams|Bo Adams|Al Adamson|Ana Ávila|Maria de la Cruz|Zoe Zimmer"; strings.Join(got, "|") != want {
+		t.Errorf("name order %v, want %s", got, want)
 	}
 }

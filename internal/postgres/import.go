@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/ids"
+	"github.com/roster-dev/roster/internal/keyset"
 )
 
 // Import runs fn in one transaction on the organization's learners; see roster.LearnerStore.
@@ -109,7 +110,7 @@ func (t *importTx) Now() time.Time  { return t.now }
 // encodes them. seq is taken before the COPY, because the ID embeds it (see newLearnerSeqs).
 var learnerCopyColumns = []string{"org", "seq", "id", "email", "first_name", "last_name", "employee_id",
 	"job_title", "department", "location", "manager_email", "timezone", "active",
-	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "search"}
+	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "sort_name"}
 
 // copyLearners is the COPY statement of new learners, in PostgreSQL's binary format (see
 // copybin.go).
@@ -171,7 +172,7 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			r.timestamptz(t.now)
 			r.text(t.batchID)
 			r.text(t.batchID)
-			r.text(roster.SearchKey(l))
+			r.text(keyset.NameKey(l.FirstName, l.LastName))
 		})
 		if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, r, copyLearners); err != nil {
 			return dbErr(err, "learner")
@@ -195,7 +196,7 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 	seqs := make([]int64, n)
 	ids, emails, firsts, lasts := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	empIDs := make([]*string, n)
-	titles, depts, locs, managers, zones, searches := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	titles, depts, locs, managers, zones, sortNames := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	active := make([]bool, n)
 	for i, l := range ls {
 		seq, ok := idsCounter(l.ID)
@@ -205,19 +206,19 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 		seqs[i] = seq
 		ids[i], emails[i], firsts[i], lasts[i], empIDs[i] = l.ID, l.Email, l.FirstName, l.LastName, nullIfEmpty(l.EmployeeID)
 		titles[i], depts[i], locs[i], managers[i], zones[i] = l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone
-		active[i], searches[i] = l.Active, roster.SearchKey(l)
+		active[i], sortNames[i] = l.Active, keyset.NameKey(l.FirstName, l.LastName)
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE learners l SET
 			email = s.email, first_name = s.first_name, last_name = s.last_name,
 			employee_id = s.employee_id, job_title = s.job_title, department = s.department,
 			location = s.location, manager_email = s.manager_email, timezone = s.timezone,
-			active = s.active, updated_at = $2, updated_batch_id = $3, search = s.search
+			active = s.active, updated_at = $2, updated_batch_id = $3, sort_name = s.sort_name
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
 			$11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[], $16::bigint[])
 			AS s(id, email, first_name, last_name, employee_id, job_title, department, location,
-				manager_email, timezone, active, search, seq)
+				manager_email, timezone, active, sort_name, seq)
 		WHERE l.org = $1 AND l.seq = s.seq AND l.id = s.id`,
-		t.orgKey, t.now, t.batchID, ids, emails, firsts, lasts, empIDs, titles, depts, locs, managers, zones, active, searches, seqs)
+		t.orgKey, t.now, t.batchID, ids, emails, firsts, lasts, empIDs, titles, depts, locs, managers, zones, active, sortNames, seqs)
 	if err != nil {
 		return dbErr(err, "learner")
 	}

@@ -190,7 +190,7 @@ const exportTimeout = time.Hour
 // primary key (org, seq)), so a page is a range scan of it from the cursor on; department
 // and location have none on purpose (see migration 00001).
 var sortKeys = map[string][]string{
-	"name":       {"last_name", "first_name"},
+	"name":       {"sort_name"}, // keyset.NameKey: last and first name, folded
 	"email":      {"email"},
 	"created":    {},             // seq order: the primary key (org, seq)
 	"department": {"department"}, // ties in seq order, as in the SQLite store
@@ -209,13 +209,13 @@ func sortValues(sort string, l *roster.Learner) []string {
 	case "location":
 		return []string{l.Location}
 	}
-	return []string{l.LastName, l.FirstName}
+	return []string{keyset.NameKey(l.FirstName, l.LastName)}
 }
 
 // Learners returns one page of the organization's learners; see roster.LearnerFilter.
 // Pages are found by keyset (a row's sort key, in the cursor, read forward for the next
 // page or backward for the previous one), never by OFFSET.
-// A search (Query) is a substring test on the search column without an index: PostgreSQL
+// A search (Query) is a substring test of each term on the folded names (sort_name) and the email, without an index: PostgreSQL
 // scans the organization's learners for it (a few hundred milliseconds at a million).
 func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter) (*roster.LearnerPage, error) {
 	if err := needOrg(orgID); err != nil {
@@ -288,8 +288,10 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 func filterWhere(f roster.LearnerFilter, arg func(any) string) []string {
 	where := []string{orgIs}
 	for _, term := range f.SearchTerms() {
-		// strpos is a plain substring test: no LIKE wildcards to escape.
-		where = append(where, "strpos(search, "+arg(term)+") > 0")
+		// In the folded names (sort_name) or the email; strpos is a plain substring test:
+		// no LIKE wildcards to escape.
+		a := arg(term)
+		where = append(where, "(strpos(sort_name, "+a+") > 0 OR strpos(email, "+a+") > 0)")
 	}
 	if f.Department != "" {
 		where = append(where, "department = "+arg(f.Department))

@@ -105,4 +105,13 @@ func TestMigrationKeepsLearners(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("org_b has %d learners (%v), want 3", n, err)
 	}
+	// Migration 6 gave every stored learner its folded name key, which the name sort and
+	// the search use.
+	var missing int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM learners WHERE sort_name <> lower(last_name) || chr(1) || lower(first_name)`).Scan(&missing); err != nil || missing != 0 {
+		t.Fatalf("%d learners without their name key after the upgrade (%v)", missing, err)
+	}
+	if page, err := db.Learners(ctx, "org_b", roster.LearnerFilter{Query: "l f"}); err != nil || len(page.Learners) != 3 {
+		t.Fatalf("a search of the upgraded learners: %v %v", page, err)
+	}
 }

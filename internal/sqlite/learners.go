@@ -14,7 +14,7 @@ import (
 // learnerColumns are the columns written for a new learner, in the order of learnerArgs.
 const learnerColumns = `id, org, email, first_name, last_name, employee_id, job_title, department,
 	location, manager_email, timezone, active, created_at, updated_at, created_batch_id,
-	updated_batch_id, search`
+	updated_batch_id, sort_name`
 
 const learnerColumnCount = 17
 
@@ -421,7 +421,7 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			l.Status = status(l.Active)
 			args = append(args, l.ID, t.org, l.Email, l.FirstName, l.LastName, nullString(l.EmployeeID),
 				l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, now, now,
-				t.batchID, t.batchID, roster.SearchKey(l))
+				t.batchID, t.batchID, keyset.NameKey(l.FirstName, l.LastName))
 		}
 		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
@@ -451,7 +451,7 @@ func (t *importTx) updateOne(ctx context.Context, l *roster.Learner) error {
 	if t.update == nil {
 		s, err := t.tx.PrepareContext(ctx, `UPDATE learners SET email = ?, first_name = ?, last_name = ?,
 			employee_id = ?, job_title = ?, department = ?, location = ?, manager_email = ?, timezone = ?,
-			active = ?, updated_at = ?, updated_batch_id = ?, search = ?
+			active = ?, updated_at = ?, updated_batch_id = ?, sort_name = ?
 			WHERE seq = ? AND id = ? AND org = ?`)
 		if err != nil {
 			return dbError(err, "prepare update")
@@ -460,7 +460,7 @@ func (t *importTx) updateOne(ctx context.Context, l *roster.Learner) error {
 	}
 	res, err := t.update.ExecContext(ctx, l.Email, l.FirstName, l.LastName, nullString(l.EmployeeID),
 		l.JobTitle, l.Department, l.Location, l.ManagerEmail, l.Timezone, l.Active, ts(t.now),
-		t.batchID, roster.SearchKey(l), seq, l.ID, t.org)
+		t.batchID, keyset.NameKey(l.FirstName, l.LastName), seq, l.ID, t.org)
 	if err != nil {
 		return dbError(err, "learner")
 	}

@@ -12,7 +12,7 @@ import (
 // (org_id, columns...) whose implicit rowid is seq, so a page is a range scan of that index
 // from the cursor on, however deep in the list it is.
 var sortKeys = map[string][]string{
-	"name":       {"last_name", "first_name"},
+	"name":       {"sort_name"}, // keyset.NameKey: last and first name, folded
 	"email":      {"email"},
 	"created":    {}, // seq order is creation order
 	"department": {"department"},
@@ -31,7 +31,7 @@ func sortValues(sort string, l *roster.Learner) []string {
 	case "location":
 		return []string{l.Location}
 	}
-	return []string{l.LastName, l.FirstName}
+	return []string{keyset.NameKey(l.FirstName, l.LastName)}
 }
 
 // Learners returns one page of the organization's learners; see roster.LearnerFilter.
@@ -135,9 +135,10 @@ func filterWhere(org int64, f roster.LearnerFilter) (from string, where []string
 	where, args, from = []string{"org = ?"}, []any{org}, selectLearner
 	if terms := f.SearchTerms(); len(terms) > 0 {
 		for _, term := range terms {
-			// instr is a plain substring test: no LIKE wildcards to escape.
-			where = append(where, "instr(search, ?) > 0")
-			args = append(args, term)
+			// In the folded names (sort_name) or the email; instr is a plain substring
+			// test: no LIKE wildcards to escape.
+			where = append(where, "(instr(sort_name, ?) > 0 OR instr(email, ?) > 0)")
+			args = append(args, term, term)
 		}
 		// No index serves a substring, so a search reads the organization's learners.
 		// Left to itself SQLite walks the sort's index and fetches each row from it, in

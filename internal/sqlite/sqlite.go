@@ -96,7 +96,7 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, w, fsys)
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, fsys, goose.WithGoMigrations(nameKeyMigration()))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

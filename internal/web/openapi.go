@@ -153,7 +153,7 @@ func buildOpenAPI() obj {
 			"/api/v1/learners": obj{"get": obj{
 				"summary": "A page of learners",
 				"parameters": []obj{
-					queryParam("q", "every word appears (case-insensitively) in the first name, last name or email", str()),
+					queryParam("q", "every word appears in the first name, last name or email, case and accents aside", str()),
 					queryParam("department", "exact department", str()),
 					queryParam("location", "exact location", str()),
 					queryParam("status", "active or inactive", obj{"type": "string", "enum": []string{"active", "inactive"}}),
