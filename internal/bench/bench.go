@@ -263,6 +263,8 @@ func PsqlCopyStored(ctx context.Context, storeURL, slug, tmpPath string) (time.D
 	n := 0
 	for _, d := range strings.Split(strings.TrimSpace(defs), "\n") {
 		if d = strings.TrimSpace(d); d != "" {
+			// learners is partitioned (by organization), so its own indexes are "ON ONLY".
+			d = strings.Replace(d, " ON ONLY "+current+".learners ", " ON "+current+".learners ", 1)
 			ddl = append(ddl, strings.Replace(d, " ON "+current+".learners ", " ON "+schema+".learners ", 1))
 			n++
 		}

@@ -14,25 +14,31 @@ import (
 	"github.com/roster-dev/roster/internal/keyset"
 )
 
-// orgIs restricts a query to the learners of the organization whose ID is $1: learners
-// carry the organization's number (organizations.seq), which PostgreSQL looks up once per
-// statement (an InitPlan) and then uses as the first column of every learners index.
-const orgIs = `org = (SELECT seq FROM organizations WHERE id = $1)`
+// orgIs restricts a query to the learners of one organization: $1 is the organization's
+// number (organizations.seq, see DB.orgKey), the first column of every learners index and
+// the key of the table's partitions (migration 00007). It is a plain parameter, not a
+// subquery, so that PostgreSQL plans the statement for that one partition (plans are
+// custom, see Open) instead of every organization's.
+const orgIs = `org = $1`
 
-// selectLearner is what every read of learners selects, in the order of scanLearner. Every
-// such query is restricted by orgIs, so $1 is the organization's ID.
-const selectLearner = `SELECT seq, id, $1::text, email, first_name, last_name, COALESCE(employee_id, ''), job_title,
+// learnerColumns is what every read of learners selects, in the order of scanLearner.
+const learnerColumns = `seq, id, email, first_name, last_name, COALESCE(employee_id, ''), job_title,
 	department, location, manager_email, timezone, active, created_at, updated_at,
-	COALESCE(created_batch_id, ''), COALESCE(updated_batch_id, '') FROM learners`
+	COALESCE(created_batch_id, ''), COALESCE(updated_batch_id, '')`
 
-// scanLearner reads a row of selectLearner; it returns the row's seq for cursors.
-func scanLearner(row pgx.Row, l *roster.Learner) (seq int64, err error) {
-	err = row.Scan(&seq, &l.ID, &l.OrgID, &l.Email, &l.FirstName, &l.LastName, &l.EmployeeID, &l.JobTitle,
+// selectLearner reads learners; every such query is restricted by orgIs.
+const selectLearner = `SELECT ` + learnerColumns + ` FROM learners`
+
+// scanLearner reads a row of selectLearner, a learner of orgID; it returns the row's seq
+// for cursors.
+func scanLearner(row pgx.Row, orgID string, l *roster.Learner) (seq int64, err error) {
+	err = row.Scan(&seq, &l.ID, &l.Email, &l.FirstName, &l.LastName, &l.EmployeeID, &l.JobTitle,
 		&l.Department, &l.Location, &l.ManagerEmail, &l.Timezone, &l.Active, &l.CreatedAt, &l.UpdatedAt,
 		&l.CreatedBatchID, &l.UpdatedBatchID)
 	if err != nil {
 		return 0, err
 	}
+	l.OrgID = orgID
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	l.Status = status(l.Active)
 	return seq, nil
@@ -54,18 +60,42 @@ type querier interface {
 // lookup implements roster.LearnerLookup for one organization.
 type lookup struct {
 	q     querier
+	db    *DB
 	orgID string
+	org   int64 // orgID's number, once known (0: not yet)
+	// table is where the organization's learners are: "learners", or during an import
+	// that loads a new organization, the partition it is building (see importTx.bulk).
+	table string
 }
 
 // Lookup returns the lookups of orgID's learners, on the pool.
-func (db *DB) Lookup(orgID string) roster.LearnerLookup { return &lookup{q: db.pool, orgID: orgID} }
+func (db *DB) Lookup(orgID string) roster.LearnerLookup {
+	return &lookup{q: db.pool, db: db, orgID: orgID, table: "learners"}
+}
 
-func (l *lookup) CountLearners(ctx context.Context) (int, error) {
+// key returns the organization's number (0 for an organization that does not exist,
+// which no learner carries).
+func (l *lookup) key(ctx context.Context) (int64, error) {
 	if err := needOrg(l.orgID); err != nil {
 		return 0, err
 	}
+	if l.org == 0 {
+		k, err := l.db.orgKey(ctx, l.orgID)
+		if err != nil {
+			return 0, err
+		}
+		l.org = k
+	}
+	return l.org, nil
+}
+
+func (l *lookup) CountLearners(ctx context.Context) (int, error) {
+	org, err := l.key(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err := l.q.QueryRow(ctx, `SELECT count(*) FROM learners WHERE `+orgIs, l.orgID).Scan(&n)
+	err = l.q.QueryRow(ctx, `SELECT count(*) FROM `+l.table+` WHERE `+orgIs, org).Scan(&n)
 	return n, dbErr(err, "learners")
 }
 
@@ -88,25 +118,26 @@ const lookupChunk = 5000
 // the import that is writing the rows, ANALYZE cannot help), a scan of the whole
 // organization per batch, and a million-row import became quadratic.
 func (l *lookup) by(ctx context.Context, column string, keys []string) ([]roster.Learner, error) {
-	if err := needOrg(l.orgID); err != nil {
+	org, err := l.key(ctx)
+	if err != nil {
 		return nil, err
 	}
 	keys = slices.Clone(keys)
 	slices.Sort(keys)
 	keys = slices.Compact(keys) // a key asked twice is one learner
 	out := make([]roster.Learner, 0, len(keys))
-	q := `SELECT f.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL (` + selectLearner +
-		` WHERE ` + orgIs + ` AND ` + column + ` = k.key LIMIT 1) AS f`
+	q := `SELECT f.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL (SELECT ` + learnerColumns +
+		` FROM ` + l.table + ` WHERE ` + orgIs + ` AND ` + column + ` = k.key LIMIT 1) AS f`
 	for len(keys) > 0 {
 		part := keys[:min(len(keys), lookupChunk)]
 		keys = keys[len(part):]
-		rows, err := l.q.Query(ctx, q, l.orgID, part)
+		rows, err := l.q.Query(ctx, q, org, part)
 		if err != nil {
 			return nil, dbErr(err, "learners")
 		}
 		for rows.Next() {
 			var le roster.Learner
-			if _, err := scanLearner(rows, &le); err != nil {
+			if _, err := scanLearner(rows, l.orgID, &le); err != nil {
 				rows.Close()
 				return nil, dbErr(err, "learners")
 			}
@@ -129,8 +160,12 @@ func (db *DB) Learner(ctx context.Context, orgID, id string) (*roster.Learner, e
 	if !ok {
 		return nil, roster.Errorf(roster.ENOTFOUND, "learner not found")
 	}
+	org, err := db.orgKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 	var l roster.Learner
-	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE `+orgIs+` AND seq = $3 AND id = $2`, orgID, id, seq), &l); err != nil {
+	if _, err := scanLearner(db.pool.QueryRow(ctx, selectLearner+` WHERE `+orgIs+` AND seq = $3 AND id = $2`, org, id, seq), orgID, &l); err != nil {
 		return nil, dbErr(err, "learner")
 	}
 	return &l, nil
@@ -148,7 +183,11 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 		return err
 	}
 	keyset.Compose(&f)
-	args := []any{orgID}
+	org, err := db.orgKey(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	args := []any{org}
 	where := filterWhere(f, func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -171,7 +210,7 @@ func (db *DB) EachLearner(ctx context.Context, orgID string, f roster.LearnerFil
 	defer rows.Close()
 	for rows.Next() {
 		var l roster.Learner
-		if _, err := scanLearner(rows, &l); err != nil {
+		if _, err := scanLearner(rows, orgID, &l); err != nil {
 			return dbErr(err, "learners")
 		}
 		if err := fn(&l); err != nil {
@@ -226,8 +265,12 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	}
 	keyset.Compose(&f)
 	keys := sortKeys[f.Sort]
+	org, err := db.orgKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 
-	args := []any{orgID}
+	args := []any{org}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -268,7 +311,7 @@ func (db *DB) Learners(ctx context.Context, orgID string, f roster.LearnerFilter
 	seqs := make([]int64, 0, f.Limit+1)
 	for rows.Next() {
 		var l roster.Learner
-		seq, err := scanLearner(rows, &l)
+		seq, err := scanLearner(rows, orgID, &l)
 		if err != nil {
 			return nil, dbErr(err, "learners")
 		}
@@ -368,6 +411,10 @@ func (db *DB) LearnerFacets(ctx context.Context, orgID string) (*roster.LearnerF
 	if err := needOrg(orgID); err != nil {
 		return nil, err
 	}
+	org, err := db.orgKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 	f := &roster.LearnerFacets{}
 	for _, c := range []struct {
 		column string
@@ -375,7 +422,7 @@ func (db *DB) LearnerFacets(ctx context.Context, orgID string) (*roster.LearnerF
 	}{{"department", &f.Departments}, {"location", &f.Locations}} {
 		// Both column names are constants of this function.
 		rows, err := db.pool.Query(ctx, `SELECT DISTINCT `+c.column+` FROM learners
-			WHERE `+orgIs+` AND `+c.column+` <> '' ORDER BY `+c.column+` LIMIT $2`, orgID, roster.MaxFacetValues+1)
+			WHERE `+orgIs+` AND `+c.column+` <> '' ORDER BY `+c.column+` LIMIT $2`, org, roster.MaxFacetValues+1)
 		if err != nil {
 			return nil, dbErr(err, "learners")
 		}

@@ -114,4 +114,36 @@ func TestMigrationKeepsLearners(t *testing.T) {
 	if page, err := db.Learners(ctx, "org_b", roster.LearnerFilter{Query: "l f"}); err != nil || len(page.Learners) != 3 {
 		t.Fatalf("a search of the upgraded learners: %v %v", page, err)
 	}
+	// Migration 7 gave each organization its partition, indexed like learners.
+	for _, org := range []string{"org_a", "org_b"} {
+		if exists, attached, indexes, check := partitionState(t, db, org); !exists || !attached || indexes != 4 || check {
+			t.Fatalf("%s's partition after the upgrade: exists %v, attached %v, %d indexes, CHECK left %v", org, exists, attached, indexes, check)
+		}
+	}
+
+	// Down to 6 and up again: the learners come back as one table, and then as partitions.
+	p, err = goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(nameKeyMigration()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	var kind string
+	var rows, indexes int
+	if err := pool.QueryRow(ctx, `SELECT relkind::text, (SELECT count(*) FROM learners),
+		(SELECT count(*) FROM pg_index WHERE indrelid = 'learners'::regclass) FROM pg_class WHERE oid = 'learners'::regclass`).Scan(&kind, &rows, &indexes); err != nil {
+		t.Fatal(err)
+	}
+	if kind != "r" || rows != 7 || indexes != 4 {
+		t.Fatalf("learners at schema 6: relkind %s, %d rows, %d indexes; want r, 7, 4", kind, rows, indexes)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.orgKeys.Clear()
+	if n, err := db.Lookup("org_a").CountLearners(ctx); err != nil || n != 4 {
+		t.Fatalf("org_a after down and up: %d learners (%v), want 4", n, err)
+	}
 }

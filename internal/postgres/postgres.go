@@ -50,6 +50,31 @@ type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
 	bg   sync.WaitGroup // background statements (ANALYZE after a big import)
+	// orgKeys caches organizations.seq by organization ID: it never changes once the
+	// organization exists, and every read of learners needs it (see orgIs).
+	orgKeys sync.Map
+}
+
+// orgKey returns the number of the organization orgID (organizations.seq), or 0 when there
+// is no such organization: no learner carries 0, so a read with it finds nothing, as a
+// read of an unknown organization should. Only numbers that exist are cached.
+func (db *DB) orgKey(ctx context.Context, orgID string) (int64, error) {
+	if err := needOrg(orgID); err != nil {
+		return 0, err
+	}
+	if k, ok := db.orgKeys.Load(orgID); ok {
+		return k.(int64), nil
+	}
+	var k int64
+	err := db.pool.QueryRow(ctx, `SELECT seq FROM organizations WHERE id = $1`, orgID).Scan(&k)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, dbErr(err, "organization")
+	}
+	db.orgKeys.Store(orgID, k)
+	return k, nil
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -194,6 +219,24 @@ func needOrg(orgID string) error {
 	return nil
 }
 
+// conflictMessage is the message for a violation of the unique index or constraint name.
+// The learners' indexes are named for their partition (learners_o12_org_email_idx: each
+// organization has its own, see migration 00007), so those are told by their column.
+func conflictMessage(name string) (string, bool) {
+	if m, ok := conflictMessages[name]; ok {
+		return m, true
+	}
+	if strings.HasPrefix(name, "learners_o") {
+		switch {
+		case strings.HasSuffix(name, "_org_employee_id_idx"):
+			return conflictMessages["learners_org_employee_id"], true
+		case strings.HasSuffix(name, "_org_email_idx"):
+			return conflictMessages["learners_org_email"], true
+		}
+	}
+	return "", false
+}
+
 // conflictMessages turn the names of the unique indexes into messages for the user.
 var conflictMessages = map[string]string{
 	"learners_org_email":       "a learner with this email already exists in the organization",
@@ -234,7 +277,7 @@ func dbErr(err error, what string) error {
 			// cannot be reached (503, try again), not a fault of ours.
 			return &roster.Error{Code: roster.EUNAVAILABLE, Message: "the database took too long to answer", Err: err}
 		case "23505": // unique_violation
-			if m, ok := conflictMessages[pe.ConstraintName]; ok {
+			if m, ok := conflictMessage(pe.ConstraintName); ok {
 				return &roster.Error{Code: roster.ECONFLICT, Message: m, Err: err}
 			}
 			return &roster.Error{Code: roster.ECONFLICT, Message: "this " + what + " already exists", Err: err}

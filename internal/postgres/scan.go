@@ -9,11 +9,12 @@ import (
 // ScanLearners streams the organization's learners in no particular order, with the
 // fields an import compares. l is reused between calls.
 func (l *lookup) ScanLearners(ctx context.Context, fn func(*roster.Learner) error) error {
-	if err := needOrg(l.orgID); err != nil {
+	org, err := l.key(ctx)
+	if err != nil {
 		return err
 	}
 	rows, err := l.q.Query(ctx, `SELECT id, email, first_name, last_name, coalesce(employee_id, ''), job_title,
-		department, location, manager_email, active FROM learners WHERE `+orgIs, l.orgID)
+		department, location, manager_email, active FROM `+l.table+` WHERE `+orgIs, org)
 	if err != nil {
 		return dbErr(err, "learners")
 	}

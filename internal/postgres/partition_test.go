@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roster-dev/roster"
+)
+
+// partitionState reports whether the organization's partition table exists, whether it
+// is attached to learners, how many of its indexes are attached to learners' own, and
+// whether the CHECK that spared ATTACH its scan is still there.
+func partitionState(t *testing.T, db *DB, orgID string) (exists, attached bool, indexes int, check bool) {
+	t.Helper()
+	ctx := context.Background()
+	key, err := db.orgKey(ctx, orgID)
+	if err != nil || key == 0 {
+		t.Fatalf("organization key: %d %v", key, err)
+	}
+	name := partitionName(key)
+	err = db.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+		EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'learners'::regclass),
+		(SELECT count(*) FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indexrelid
+			JOIN pg_index px ON px.indexrelid = i.inhparent WHERE x.indrelid = to_regclass($1) AND px.indrelid = 'learners'::regclass),
+		EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $1 || '_org')`,
+		name).Scan(&exists, &attached, &indexes, &check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+// TestFirstImportBuildsPartition: an organization gets its partition of learners from the
+// first import that writes to it, with every index of learners, and nothing of it is left
+// when that import fails; its own writes are visible to its lookups before the indexes
+// exist; later imports write into the partition as it is.
+func TestFirstImportBuildsPartition(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	org := newOrg(t, db, "acme")
+	other := newOrg(t, db, "other")
+	if exists, _, _, _ := partitionState(t, db, org.ID); exists {
+		t.Fatal("a new organization already has a partition")
+	}
+
+	// A first import that fails after writing leaves no table behind.
+	boom := errors.New("boom")
+	_, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		if err := tx.Write(ctx, []roster.LearnerChange{{Row: 2, Kind: roster.ChangeNew, After: learner(1, 1)}}); err != nil {
+			return nil, err
+		}
+		return nil, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failed import: %v", err)
+	}
+	if exists, _, _, _ := partitionState(t, db, org.ID); exists {
+		t.Fatal("a failed first import left its table")
+	}
+
+	// Two new learners with one email get past no check: the unique index, built when the
+	// partition is attached, refuses them, with the email's message, and nothing is left.
+	dup := learner(1, 2)
+	dup.EmployeeID = "other"
+	_, err = importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 2), dup})
+	wantCode(t, err, roster.ECONFLICT)
+	if !strings.Contains(err.Error(), "email already exists") {
+		t.Fatalf("conflict on the built index: %v", err)
+	}
+	if exists, _, _, _ := partitionState(t, db, org.ID); exists {
+		t.Fatal("a first import refused by its unique index left its table")
+	}
+
+	// The first import that commits builds the partition; inside it, its own writes are
+	// found by email and by employee id.
+	_, err = db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		for b := range 2 {
+			changes := make([]roster.LearnerChange, 3)
+			for i := range changes {
+				changes[i] = roster.LearnerChange{Row: b*3 + i + 2, Kind: roster.ChangeNew, After: learner(1, b*3+i)}
+			}
+			if err := tx.Write(ctx, changes); err != nil {
+				return nil, err
+			}
+		}
+		if n, err := tx.CountLearners(ctx); err != nil || n != 6 {
+			t.Errorf("inside the first import: %d learners (%v), want 6", n, err)
+		}
+		got, err := tx.LearnersByEmail(ctx, []string{learner(1, 4).Email})
+		if err != nil || len(got) != 1 || got[0].EmployeeID != learner(1, 4).EmployeeID {
+			t.Errorf("inside the first import, by email: %+v %v", got, err)
+		}
+		got, err = tx.LearnersByEmployeeID(ctx, []string{learner(1, 0).EmployeeID})
+		if err != nil || len(got) != 1 || got[0].Email != learner(1, 0).Email {
+			t.Errorf("inside the first import, by employee id: %+v %v", got, err)
+		}
+		return &roster.ImportBatch{CreatedBy: "test", Rows: 6, New: 6}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists, attached, indexes, check := partitionState(t, db, org.ID)
+	if !exists || !attached || indexes != 4 || check {
+		t.Fatalf("after the first import: exists %v, attached %v, %d of learners' 4 indexes, bound CHECK left %v", exists, attached, indexes, check)
+	}
+	page, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Sort: "email"})
+	if err != nil || len(page.Learners) != 6 || page.Learners[0].OrgID != org.ID {
+		t.Fatalf("the first import's learners: %+v %v", page, err)
+	}
+	if n, _ := db.Lookup(other.ID).CountLearners(ctx); n != 0 {
+		t.Fatalf("another organization sees %d learners", n)
+	}
+
+	// The next import writes into the partition: an update, a new learner, and a conflict
+	// with a stored email, told by the partition's index.
+	_, err = importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 7), learner(1, 0)})
+	wantCode(t, err, roster.ECONFLICT)
+	if !strings.Contains(err.Error(), "email already exists") {
+		t.Fatalf("conflict on the partition's index: %v", err)
+	}
+	stored := page.Learners[0]
+	stored.JobTitle = "Engineer"
+	_, err = db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+		err := tx.Write(ctx, []roster.LearnerChange{
+			{Row: 2, Kind: roster.ChangeUpdated, After: stored},
+			{Row: 3, Kind: roster.ChangeNew, After: learner(1, 7)},
+		})
+		return &roster.ImportBatch{CreatedBy: "test", Rows: 2, New: 1, Updated: 1}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.Learner(ctx, org.ID, stored.ID)
+	if err != nil || l.JobTitle != "Engineer" {
+		t.Fatalf("updated learner: %+v %v", l, err)
+	}
+	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 7 {
+		t.Fatalf("%d learners, want 7", n)
+	}
+}
+
+// TestFirstImportsOfTwoOrganizationsAtOnce: two organizations' first imports attach their
+// partitions at the same time; both commit everything.
+func TestFirstImportsOfTwoOrganizationsAtOnce(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{})
+	ctx := context.Background()
+	orgs := []*roster.Organization{newOrg(t, db, "acme"), newOrg(t, db, "globex")}
+	var wg sync.WaitGroup
+	errs := make([]error, len(orgs))
+	for g, org := range orgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ls := make([]roster.Learner, 500)
+			for i := range ls {
+				ls[i] = learner(g, i)
+			}
+			_, errs[g] = importLearners(t, db, org.ID, -1, ls)
+		}()
+	}
+	wg.Wait()
+	for g, org := range orgs {
+		if errs[g] != nil {
+			t.Fatalf("import of %s: %v", org.Slug, errs[g])
+		}
+		if n, err := db.Lookup(org.ID).CountLearners(ctx); err != nil || n != 500 {
+			t.Fatalf("%s: %d learners (%v), want 500", org.Slug, n, err)
+		}
+		if _, attached, indexes, _ := partitionState(t, db, org.ID); !attached || indexes != 4 {
+			t.Fatalf("%s: attached %v, %d indexes", org.Slug, attached, indexes)
+		}
+	}
+}
