@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/roster-dev/roster"
 )
 
@@ -83,5 +86,32 @@ func TestFoldAndNameKey(t *testing.T) {
 	}
 	if want := "Ben adams|Bo Adams|Al Adamson|Ana Ávila|Maria de la Cruz|Zoe Zimmer"; strings.Join(got, "|") != want {
 		t.Errorf("name order %v, want %s", got, want)
+	}
+}
+
+// TestFoldASCII: the ASCII fast path folds exactly as the Unicode path does, for every
+// ASCII character, alone and among others.
+func TestFoldASCII(t *testing.T) {
+	slow := func(s string) string { return norm.NFC.String(norm.NFD.String(cases.Fold().String(s))) }
+	var all []byte
+	for c := 0; c < 0x80; c++ {
+		s := string(rune(c))
+		if got, want := Fold(s), slow(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
+		}
+		all = append(all, byte(c))
+	}
+	for _, s := range []string{string(all), "McDONALD", "o'Brien-Smith", "van der BERG", "already lower"} {
+		if got, want := Fold(s), slow(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func BenchmarkNameKey(b *testing.B) {
+	names := [][2]string{{"Ada", "Lovelace"}, {"José", "Ávila"}, {"Анна", "Иванова"}, {"Grace", "Hopper"}}
+	for i := 0; b.Loop(); i++ {
+		n := names[i%len(names)]
+		NameKey(n[0], n[1])
 	}
 }
