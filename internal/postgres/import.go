@@ -83,7 +83,10 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 		// behind (autovacuum comes later), and with them it picked a scan of the whole
 		// organization for the next import's lookups. ANALYZE samples a fixed number of
 		// rows, so it takes well under a second at a million; it runs in the background so
-		// that the caller does not wait for it (Close does).
+		// that the caller does not wait for it (Close does). A bulk load needs it as much:
+		// building the indexes counts the new partition's rows, but leaves its columns
+		// without statistics, and with none the next import's UPDATE joined its batches to
+		// the whole partition (a 10% re-import took 17.5 s instead of 7.6 s).
 		db.bg.Add(1)
 		go func() {
 			defer db.bg.Done()
@@ -147,10 +150,14 @@ func (t *importTx) startLoad(ctx context.Context) error {
 	return nil
 }
 
-// bulkWorkMem is the least maintenance_work_mem (kB) the index builds of a bulk load get:
-// with PostgreSQL's default of 64 MB the four builds of a million learners sort on disk;
-// with 256 MB they took 0.7 s less (docs/benchmarks.md). A server set higher keeps its own.
-const bulkWorkMem = 256 * 1024
+// bulkWorkMem is the least maintenance_work_mem (kB) the index builds of a bulk load get.
+// With PostgreSQL's default of 64 MB the builds of a million learners sort on disk (the
+// memory is shared by the build's parallel workers); the four builds took 4.9 s with it,
+// 4.2 s with 256 MB and 3.6 s with 1 GB (docs/benchmarks.md). A build takes what its rows
+// need (some 200 MB at a million), not the whole allowance, and attaching is one at a time
+// across the database (each takes learners' SHARE UPDATE EXCLUSIVE lock), so this is at
+// most one such sort at once. A server set higher keeps its own.
+const bulkWorkMem = 1024 * 1024
 
 // attach makes the table startLoad created the organization's partition of learners:
 // PostgreSQL builds each of learners' indexes on it, then the CHECK that spared the scan
