@@ -123,7 +123,7 @@ func TestMigrationKeepsLearners(t *testing.T) {
 
 	// Down to 6 and up again: the learners come back as one table, and then as partitions.
 	p, err = goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(nameKeyMigration()))
+		goose.WithGoMigrations(nameKeyMigration(), partitionMigration()))
 	if err != nil {
 		t.Fatal(err)
 	}

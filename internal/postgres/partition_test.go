@@ -3,11 +3,17 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
 	"github.com/roster-dev/roster"
+	"github.com/roster-dev/roster/internal/ids"
 )
 
 // partitionState reports whether the organization's partition table exists, whether it
@@ -174,5 +180,87 @@ func TestFirstImportsOfTwoOrganizationsAtOnce(t *testing.T) {
 		if _, attached, indexes, _ := partitionState(t, db, org.ID); !attached || indexes != 4 {
 			t.Fatalf("%s: attached %v, %d indexes", org.Slug, attached, indexes)
 		}
+	}
+}
+
+// TestPartitionMigrationResumes: migration 7 moves each organization in a transaction of
+// its own; one that stopped midway goes on at the next start, and refuses to drop
+// learners that belong to no organization.
+func TestPartitionMigrationResumes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := testSchema(t)
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(nameKeyMigration(), partitionMigration()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	orgs := []string{"org_a", "org_b", "org_c"}
+	for i, org := range orgs {
+		var key int64
+		if err := pool.QueryRow(ctx, `INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $1, $1, now()) RETURNING seq`,
+			org).Scan(&key); err != nil {
+			t.Fatal(err)
+		}
+		for seq := int64(1); seq <= int64(i+2); seq++ {
+			l := learner(i, int(seq))
+			if _, err := pool.Exec(ctx, `INSERT INTO learners (org, seq, created_at, updated_at, id, email, first_name, last_name, sort_name)
+				VALUES ($1, $2, now(), now(), $3, $4, $5, $6, $7)`, key, seq, ids.ForCounters("lrn_", []int64{seq})[0],
+				l.Email, l.FirstName, l.LastName, strings.ToLower(l.LastName)+"\x01"+strings.ToLower(l.FirstName)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A run that stopped after the first organization.
+	if err := partitionStart(ctx, sqlDB); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := partitionPending(ctx, sqlDB)
+	if err != nil || len(pending) != 3 {
+		t.Fatalf("pending organizations: %v %v", pending, err)
+	}
+	if err := partitionOrg(ctx, sqlDB, pending[0]); err != nil {
+		t.Fatal(err)
+	}
+	// And a learner of no organization, which the migration must not drop.
+	if _, err := pool.Exec(ctx, `INSERT INTO learners_v6 (org, seq, created_at, updated_at, id, email, first_name, last_name)
+		VALUES (999, 1, now(), now(), 'lrn_x', 'x@example.com', 'X', 'Y')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, u, Options{}); err == nil || !strings.Contains(err.Error(), "belong to no organization") {
+		t.Fatalf("Open with a learner of no organization: %v", err)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM learners_v6 WHERE org = 999`); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, org := range orgs {
+		if n, err := db.Lookup(org).CountLearners(ctx); err != nil || n != i+2 {
+			t.Fatalf("%s: %d learners (%v), want %d", org, n, err, i+2)
+		}
+		if _, attached, indexes, check := partitionState(t, db, org); !attached || indexes != 4 || check {
+			t.Fatalf("%s: attached %v, %d indexes, CHECK left %v", org, attached, indexes, check)
+		}
+	}
+	if ok, err := tableExists(ctx, sqlDB, "learners_v6"); err != nil || ok {
+		t.Fatalf("learners_v6 left after the migration: %v %v", ok, err)
 	}
 }

@@ -158,7 +158,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
 		goose.WithSessionLocker(locker),
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(nameKeyMigration()),
+		goose.WithGoMigrations(nameKeyMigration(), partitionMigration()),
 	)
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
