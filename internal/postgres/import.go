@@ -78,7 +78,7 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, dbErr(err, "commit import")
 	}
-	if itx.written >= analyzeAfter {
+	if itx.written >= analyzeAfter || itx.bulk {
 		// Best effort, after the commit: a big import leaves the planner's statistics far
 		// behind (autovacuum comes later), and with them it picked a scan of the whole
 		// organization for the next import's lookups. ANALYZE samples a fixed number of
@@ -98,7 +98,7 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 }
 
 // analyzeAfter is the number of rows written by one import from which its commit is
-// followed by ANALYZE.
+// followed by ANALYZE; a bulk load always is (its new partition has no statistics).
 const analyzeAfter = 10000
 
 // importTx implements roster.ImportTx. Each Write is two statements whatever its size:
@@ -117,6 +117,9 @@ const analyzeAfter = 10000
 // indexes 6.4-7.1 s (docs/benchmarks.md). Others see nothing of the table before the
 // commit, and all of it after; attaching takes a SHARE UPDATE EXCLUSIVE lock on learners,
 // which blocks no reads or writes (only another organization's attach, until this commit).
+// Until then the table has no index, so a lookup inside the import scans it once per
+// batch of keys (see lookup.by): the pipeline makes none in an organization that had no
+// learners, and a caller that does pays a scan of what it wrote so far per batch.
 //
 // Why not a temporary staging table applied at the end, for every import: lookups would
 // not see the pending rows without a flush before each lookup, and measured on a million

@@ -128,6 +128,13 @@ func (l *lookup) by(ctx context.Context, column string, keys []string) ([]roster
 	out := make([]roster.Learner, 0, len(keys))
 	q := `SELECT f.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL (SELECT ` + learnerColumns +
 		` FROM ` + l.table + ` WHERE ` + orgIs + ` AND ` + column + ` = k.key LIMIT 1) AS f`
+	if l.table != "learners" {
+		// The table a first import is loading has no index yet (see importTx): the probes
+		// above would each scan it, so a batch of keys is one scan that tests each row
+		// against the keys (hashed). The first of a key's rows, as LIMIT 1 above.
+		q = `SELECT DISTINCT ON (` + column + `) ` + learnerColumns + ` FROM ` + l.table +
+			` WHERE ` + orgIs + ` AND ` + column + ` = ANY($2::text[]) ORDER BY ` + column + `, seq`
+	}
 	for len(keys) > 0 {
 		part := keys[:min(len(keys), lookupChunk)]
 		keys = keys[len(part):]

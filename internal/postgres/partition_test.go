@@ -16,6 +16,15 @@ import (
 	"github.com/roster-dev/roster/internal/ids"
 )
 
+func mustKey(t *testing.T, db *DB, orgID string) int64 {
+	t.Helper()
+	key, err := db.orgKey(context.Background(), orgID)
+	if err != nil || key == 0 {
+		t.Fatalf("organization key: %d %v", key, err)
+	}
+	return key
+}
+
 // partitionState reports whether the organization's partition table exists, whether it
 // is attached to learners, how many of its indexes are attached to learners' own, and
 // whether the CHECK that spared ATTACH its scan is still there.
@@ -112,6 +121,14 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 	exists, attached, indexes, check := partitionState(t, db, org.ID)
 	if !exists || !attached || indexes != 4 || check {
 		t.Fatalf("after the first import: exists %v, attached %v, %d of learners' 4 indexes, bound CHECK left %v", exists, attached, indexes, check)
+	}
+	// Even a small first import is analyzed (in the background): the new partition has
+	// no column statistics otherwise.
+	db.bg.Wait()
+	var stats int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1`,
+		partitionName(mustKey(t, db, org.ID))).Scan(&stats); err != nil || stats == 0 {
+		t.Fatalf("the new partition has %d column statistics (%v)", stats, err)
 	}
 	page, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Sort: "email"})
 	if err != nil || len(page.Learners) != 6 || page.Learners[0].OrgID != org.ID {
