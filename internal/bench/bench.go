@@ -279,8 +279,16 @@ func PsqlCopyStored(ctx context.Context, storeURL, slug, tmpPath string) (time.D
 	defer os.Remove(tmpPath)
 	// slug comes from our own CreateOrg; quoted all the same.
 	lit := "'" + strings.ReplaceAll(slug, "'", "''") + "'"
-	if err := psql(fmt.Sprintf(`\copy (SELECT l.* FROM %s.learners l JOIN %s.organizations o ON o.seq = l.org WHERE o.slug = %s) TO '%s' WITH (FORMAT csv)`,
-		current, current, lit, tmpPath)); err != nil {
+	// By the organization's number, so that PostgreSQL reads its partition alone.
+	org, err := psqlOut(fmt.Sprintf(`SELECT seq FROM %s.organizations WHERE slug = %s`, current, lit))
+	if err != nil {
+		return 0, err
+	}
+	if org = strings.TrimSpace(org); org == "" {
+		return 0, fmt.Errorf("no organization %s", slug)
+	}
+	if err := psql(fmt.Sprintf(`\copy (SELECT * FROM %s.learners WHERE org = %s) TO '%s' WITH (FORMAT csv)`,
+		current, org, tmpPath)); err != nil {
 		return 0, err
 	}
 	start := time.Now()

@@ -140,8 +140,14 @@ func BenchmarkWrite(b *testing.B) {
 		b.ReportMetric(perM(total-lookups), "update10-write-s/1M")
 		b.ReportMetric(perM(commit), "update10-apply+commit-s/1M")
 		b.StopTimer()
+		key, err := db.orgKey(context.Background(), org.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
 		var changed int
-		db.pool.QueryRow(context.Background(), `SELECT count(*) FROM learners WHERE `+orgIs+` AND job_title = 'Manager'`, org.ID).Scan(&changed)
+		if err := db.pool.QueryRow(context.Background(), `SELECT count(*) FROM learners WHERE `+orgIs+` AND job_title = 'Manager'`, key).Scan(&changed); err != nil {
+			b.Fatal(err)
+		}
 		if want := (n + 9) / 10; changed != want {
 			b.Fatalf("%d learners changed, want %d", changed, want)
 		}
