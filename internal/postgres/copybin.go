@@ -72,7 +72,7 @@ type copyReader struct {
 
 func newCopyReader(n int, encode func(r *copyRow, i int)) *copyReader {
 	c := &copyReader{n: n, encode: encode}
-	c.row.b = append(make([]byte, 0, 64<<10), copyHeader...)
+	c.row.b = append(make([]byte, 0, 128<<10), copyHeader...) // pgconn reads 64 KiB at a time, and a row may pass it
 	return c
 }
 
