@@ -52,7 +52,8 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 		return nil, dbErr(err, "learners")
 	}
 	itx := &importTx{lookup: lookup{q: tx, db: db, orgID: orgID, org: orgKey, table: "learners"}, tx: tx,
-		orgKey: orgKey, partition: part, load: !partitioned, batchID: newID("bat_"), now: db.clock()}
+		orgKey: orgKey, partition: part, load: !partitioned, batchID: newID("bat_"), now: db.clock(), ctx: ctx}
+	defer itx.abandon() // before the rollback: the connection must be out of COPY
 	batch, err := fn(ctx, itx)
 	if err != nil {
 		return nil, err
@@ -117,6 +118,9 @@ const analyzeAfter = 10000
 // indexes 6.4-7.1 s (docs/benchmarks.md). Others see nothing of the table before the
 // commit, and all of it after; attaching takes a SHARE UPDATE EXCLUSIVE lock on learners,
 // which blocks no reads or writes (only another organization's attach, until this commit).
+// Its new learners go through one COPY that stays open across batches (copyStream), so
+// that the server never waits between batches; any other statement of the import (a
+// lookup, an update, the attach) ends it first (flush), and a failed import abandons it.
 // Until then the table has no index, so a lookup inside the import scans it once per
 // batch of keys (see lookup.by): the pipeline makes none in an organization that had no
 // learners, and a caller that does pays a scan of what it wrote so far per batch.
@@ -132,9 +136,15 @@ type importTx struct {
 	partition string // the organization's partition of learners
 	load      bool   // the organization has no partition yet: the first write builds it
 	bulk      bool   // the partition is being built (lookup.table names it)
-	batchID   string
-	now       time.Time
-	written   int64 // rows written, for the ANALYZE after the commit
+	// While the partition is built, new learners go through one COPY left open across
+	// batches (see copyStream), their seqs counted here (the organization's row is locked,
+	// its learners_seq is written once at the end).
+	stream  *copyStream
+	lastSeq int64
+	ctx     context.Context // the import's
+	batchID string
+	now     time.Time
+	written int64 // rows written, for the ANALYZE after the commit
 }
 
 // partitionName is the name of the partition that holds an organization's learners.
@@ -149,8 +159,51 @@ func (t *importTx) startLoad(ctx context.Context) error {
 	if err != nil {
 		return dbErr(err, "learners")
 	}
-	t.bulk, t.lookup.table = true, t.partition
+	if err := t.tx.QueryRow(ctx, `SELECT learners_seq FROM organizations WHERE seq = $1`, t.orgKey).Scan(&t.lastSeq); err != nil {
+		return dbErr(err, "learner ids")
+	}
+	t.bulk, t.lookup.table, t.lookup.q = true, t.partition, flushing{t}
 	return nil
+}
+
+// flushing is the querier of a bulk load's lookups: it ends the open COPY first, since the
+// connection is the COPY's until then.
+type flushing struct{ t *importTx }
+
+func (f flushing) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := f.t.flush(); err != nil {
+		return nil, err
+	}
+	return f.t.tx.Query(ctx, sql, args...)
+}
+
+func (f flushing) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := f.t.flush(); err != nil {
+		return errRow{err}
+	}
+	return f.t.tx.QueryRow(ctx, sql, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// flush ends the open COPY, if any, and returns its result.
+func (t *importTx) flush() error {
+	if t.stream == nil {
+		return nil
+	}
+	s := t.stream
+	t.stream = nil
+	return dbErr(s.close(), "learner")
+}
+
+// abandon ends an open COPY without writing it, for an import that fails or panics.
+func (t *importTx) abandon() {
+	if t.stream != nil {
+		t.stream.stop()
+		t.stream = nil
+	}
 }
 
 // bulkWorkMem is the least maintenance_work_mem (kB) the index builds of a bulk load get.
@@ -166,6 +219,12 @@ const bulkWorkMem = 1024 * 1024
 // PostgreSQL builds each of learners' indexes on it, then the CHECK that spared the scan
 // goes (the partition's bound says the same).
 func (t *importTx) attach(ctx context.Context) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE organizations SET learners_seq = $2 WHERE seq = $1`, t.orgKey, t.lastSeq); err != nil {
+		return dbErr(err, "learner ids")
+	}
 	for _, q := range []string{
 		`SELECT set_config('maintenance_work_mem', '` + strconv.Itoa(bulkWorkMem) + `kB', true)
 			FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::bigint < ` + strconv.Itoa(bulkWorkMem),
@@ -230,12 +289,17 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		// of a batch walk its leaves from left to right. psql \copy of 1M learners in
 		// batches of 8,192 sorted so: 9.4-10.7 s instead of 11.8-12.0 s (docs/benchmarks.md).
 		slices.SortFunc(fresh, func(a, b *roster.Learner) int { return strings.Compare(a.Email, b.Email) })
-		first, err := t.newLearnerSeqs(ctx, len(fresh))
-		if err != nil {
-			return err
+		var first int64
+		if t.bulk {
+			first, t.lastSeq = t.lastSeq+1, t.lastSeq+int64(len(fresh))
+		} else {
+			var err error
+			if first, err = t.newLearnerSeqs(ctx, len(fresh)); err != nil {
+				return err
+			}
 		}
 		ids := ids.WithCounter("lrn_", uint64(first), 1, len(fresh))
-		r := newCopyReader(len(fresh), func(r *copyRow, i int) {
+		encode := func(r *copyRow, i int) {
 			l := fresh[i]
 			r.start(len(learnerCopyColumns))
 			r.int8(t.orgKey)
@@ -256,8 +320,21 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			r.text(t.batchID)
 			r.text(t.batchID)
 			r.text(keyset.NameKey(l.FirstName, l.LastName))
-		})
-		if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, r, copyLearners(t.table)); err != nil {
+		}
+		if t.bulk {
+			if t.stream == nil {
+				// On the import's context: the stream outlives this call (the pipeline
+				// cancels its own context when it is done, before the import ends the COPY).
+				t.stream = openCopyStream(t.ctx, t.tx.Conn().PgConn(), copyLearners(t.table))
+			}
+			for i := range fresh {
+				encode(t.stream.row(), i)
+				if err := t.stream.send(false); err != nil {
+					t.stream = nil
+					return dbErr(err, "learner")
+				}
+			}
+		} else if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(len(fresh), encode), copyLearners(t.table)); err != nil {
 			return dbErr(err, "learner")
 		}
 		for i, l := range fresh {
@@ -274,6 +351,9 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 	if len(ls) == 0 {
 		return nil
+	}
+	if err := t.flush(); err != nil {
+		return err
 	}
 	n := len(ls)
 	seqs := make([]int64, n)

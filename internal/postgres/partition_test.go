@@ -90,6 +90,16 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 		t.Fatal("a first import refused by its unique index left its table")
 	}
 
+	// A value the server refuses (a NUL) fails the open COPY: the import says why, and
+	// leaves nothing.
+	bad := learner(1, 3)
+	bad.JobTitle = "a\x00b"
+	_, err = importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 2), bad})
+	wantCode(t, err, roster.EINVALID)
+	if exists, _, _, _ := partitionState(t, db, org.ID); exists {
+		t.Fatal("a first import whose COPY failed left its table")
+	}
+
 	// The first import that commits builds the partition; inside it, its own writes are
 	// found by email and by employee id.
 	_, err = db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
@@ -113,7 +123,11 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Email != learner(1, 0).Email {
 			t.Errorf("inside the first import, by employee id: %+v %v", got, err)
 		}
-		return &roster.ImportBatch{CreatedBy: "test", Rows: 6, New: 6}, nil
+		// A write after the lookups (which ended the open COPY) starts another.
+		if err := tx.Write(ctx, []roster.LearnerChange{{Row: 8, Kind: roster.ChangeNew, After: learner(1, 6)}}); err != nil {
+			return nil, err
+		}
+		return &roster.ImportBatch{CreatedBy: "test", Rows: 7, New: 7}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +145,7 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 		t.Fatalf("the new partition has %d column statistics (%v)", stats, err)
 	}
 	page, err := db.Learners(ctx, org.ID, roster.LearnerFilter{Sort: "email"})
-	if err != nil || len(page.Learners) != 6 || page.Learners[0].OrgID != org.ID {
+	if err != nil || len(page.Learners) != 7 || page.Learners[0].OrgID != org.ID {
 		t.Fatalf("the first import's learners: %+v %v", page, err)
 	}
 	if n, _ := db.Lookup(other.ID).CountLearners(ctx); n != 0 {
@@ -140,7 +154,7 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 
 	// The next import writes into the partition: an update, a new learner, and a conflict
 	// with a stored email, told by the partition's index.
-	_, err = importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 7), learner(1, 0)})
+	_, err = importLearners(t, db, org.ID, -1, []roster.Learner{learner(1, 8), learner(1, 0)})
 	wantCode(t, err, roster.ECONFLICT)
 	if !strings.Contains(err.Error(), "email already exists") {
 		t.Fatalf("conflict on the partition's index: %v", err)
@@ -161,8 +175,8 @@ func TestFirstImportBuildsPartition(t *testing.T) {
 	if err != nil || l.JobTitle != "Engineer" {
 		t.Fatalf("updated learner: %+v %v", l, err)
 	}
-	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 7 {
-		t.Fatalf("%d learners, want 7", n)
+	if n, _ := db.Lookup(org.ID).CountLearners(ctx); n != 8 {
+		t.Fatalf("%d learners, want 8", n)
 	}
 }
 
