@@ -27,11 +27,12 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	changed := fs.Float64("changed", 0.10, "share of rows changed in the re-import")
 	dir := fs.String("dir", "bench-data", "where the generated files (and the default store) go")
 	floor := fs.Bool("floor", true, "also time the database's own bulk loader (sqlite3 .import or psql \\copy) on the same file")
+	pairs := fs.Int("pairs", 0, "PostgreSQL: then alternate N commits of the file into fresh organizations with psql \\copy of it, and report the median ratio")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *rows < 1 || *changed < 0 || *changed > 1 {
-		return usagef("--rows must be positive and --changed between 0 and 1")
+	if *rows < 1 || *changed < 0 || *changed > 1 || *pairs < 0 {
+		return usagef("--rows must be positive, --changed between 0 and 1, --pairs not negative")
 	}
 	url := *db
 	if url == "" {
@@ -49,13 +50,26 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := bench.Config{Rows: *rows, Changed: *changed, Dir: *dir, Log: e.stderr}
+	if *pairs > 0 && (strings.HasPrefix(url, "sqlite:") || !*floor) {
+		// Each pair commits into another organization of the same store: on PostgreSQL a
+		// partition of its own, as fresh as the first; in one SQLite file, not.
+		return usagef("--pairs needs a PostgreSQL store and the floor")
+	}
+	cfg := bench.Config{Rows: *rows, Changed: *changed, Dir: *dir, Log: e.stderr, Pairs: *pairs}
+	var lastOrg string // the organization that owns the benchmark's domain
 	cfg.CreateOrg = func(ctx context.Context) (string, error) {
 		store, err := openStore(ctx, url)
 		if err != nil {
 			return "", err
 		}
 		defer store.Close()
+		if lastOrg != "" {
+			// A domain belongs to one organization: the next one takes it over.
+			retired := fmt.Sprintf("retired-%d.%s", time.Now().UnixNano(), bench.Domain)
+			if err := store.SetDomains(ctx, lastOrg, []string{retired}); err != nil {
+				return "", err
+			}
+		}
 		org := &roster.Organization{Slug: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Name: "Bench", Domains: []string{bench.Domain}}
 		if err := store.CreateOrganization(ctx, org); err != nil {
 			if roster.ErrorCode(err) == roster.ECONFLICT {
@@ -63,6 +77,7 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 			}
 			return "", err
 		}
+		lastOrg = org.ID
 		return org.Slug, nil
 	}
 	cfg.Import = func(ctx context.Context, slug, file string, dryRun bool) (bench.Measure, error) {

@@ -17,12 +17,13 @@ func TestBenchCommand(t *testing.T) {
 		name   string
 		db     string
 		floors []string
+		pairs  string
 	}{
-		{"sqlite", "sqlite:" + filepath.Join(t.TempDir(), "bench.db"), []string{"sqlite3 shell .import"}},
-		{"postgres", testDatabase(t), []string{`psql \copy (file's columns)`, `psql \copy (learners' columns)`}},
+		{"sqlite", "sqlite:" + filepath.Join(t.TempDir(), "bench.db"), []string{"sqlite3 shell .import"}, "0"},
+		{"postgres", testDatabase(t), []string{`psql \copy (file's columns)`, `psql \copy (learners' columns)`}, "2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := runCLI(t, bin, tc.db, "", "bench", "--rows", "3000", "--dir", t.TempDir())
+			out := runCLI(t, bin, tc.db, "", "bench", "--rows", "3000", "--dir", t.TempDir(), "--pairs", tc.pairs)
 			lines := strings.Split(out, "\n")
 			row := func(phase string) string {
 				for _, l := range lines {
@@ -47,6 +48,19 @@ func TestBenchCommand(t *testing.T) {
 			for _, f := range tc.floors {
 				if l := row(f); !ratio.MatchString(l) {
 					t.Errorf("floor %s: %s", f, l)
+				}
+			}
+			if tc.pairs != "0" {
+				// Each pair commits the whole file into an organization of its own (which
+				// takes the benchmark's domain over), then times the first floor.
+				for _, p := range []string{"pair 1", "pair 2"} {
+					if l := row(p + ": " + tc.floors[0]); !ratio.MatchString(l) {
+						t.Errorf("%s: %s", p, l)
+					}
+					row(p + ": commit new")
+				}
+				if l := row("median of the pairs"); !regexp.MustCompile(`= \d+\.\d\dx \(\d+\.\d\d-\d+\.\d\dx\)`).MatchString(l) {
+					t.Errorf("median: %s", l)
 				}
 			}
 		})

@@ -31,7 +31,12 @@ type Config struct {
 	// Floors time the database's own bulk loader (the sqlite3 shell's .import, psql's
 	// \copy) on the same rows, after the phases: what our commit is compared with.
 	Floors []Floor
-	Log    io.Writer // progress lines
+	// Pairs, after the phases and floors, alternates that many times a commit of the new
+	// learners into another fresh organization with the first floor, and reports each
+	// pair's ratio and their median: the loader's own time moves by a third from one run
+	// to the next on a shared machine, and alternating puts both under the same load.
+	Pairs int
+	Log   io.Writer // progress lines
 }
 
 // Floor is one way of timing the database's own bulk loader.
@@ -131,7 +136,47 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		results = append(results, Result{Phase: f.Name, Rows: cfg.Rows, Elapsed: d, PeakRSS: -1,
 			Note: fmt.Sprintf("commit new / this = %.2fx", ratio)})
 	}
+	if cfg.Pairs > 0 && len(cfg.Floors) > 0 {
+		f := cfg.Floors[0]
+		var ratios []float64
+		for i := 1; i <= cfg.Pairs; i++ {
+			fmt.Fprintf(cfg.Log, "pair %d of %d...\n", i, cfg.Pairs)
+			slug, err := cfg.CreateOrg(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := cfg.Import(ctx, slug, newFile, false)
+			if err != nil {
+				return nil, fmt.Errorf("pair %d: %w", i, err)
+			}
+			if !m.Report.Valid || m.Report.Summary.New != cfg.Rows {
+				return nil, fmt.Errorf("pair %d: the commit wrote %d new learners of %d", i, m.Report.Summary.New, cfg.Rows)
+			}
+			d, err := f.Run(ctx, slug, newFile)
+			if err != nil {
+				return nil, fmt.Errorf("pair %d: %s: %w", i, f.Name, err)
+			}
+			ratio := m.Elapsed.Seconds() / d.Seconds()
+			ratios = append(ratios, ratio)
+			results = append(results,
+				Result{Phase: fmt.Sprintf("pair %d: commit new", i), Rows: cfg.Rows, Elapsed: m.Elapsed, PeakRSS: m.PeakRSS},
+				Result{Phase: fmt.Sprintf("pair %d: %s", i, f.Name), Rows: cfg.Rows, Elapsed: d, PeakRSS: -1,
+					Note: fmt.Sprintf("commit new / this = %.2fx", ratio)})
+		}
+		slices.Sort(ratios)
+		results = append(results, Result{Phase: "median of the pairs", Rows: cfg.Rows, PeakRSS: -1,
+			Note: fmt.Sprintf("commit new / %s = %.2fx (%.2f-%.2fx)", f.Name, median(ratios), ratios[0], ratios[len(ratios)-1])})
+	}
 	return results, nil
+}
+
+// median of sorted values.
+func median(v []float64) float64 {
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // Print writes the results as a table.
