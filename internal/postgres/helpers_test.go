@@ -2,7 +2,13 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"io/fs"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
@@ -28,4 +34,39 @@ func openTest(t testing.TB, opts Options) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// migrationsOn returns a fresh schema's URL, a pool and a database/sql handle on it, and a
+// goose provider of the embedded migrations (with the Go ones when withGo), for tests that
+// stop at an older schema version and upgrade from there. All are closed when the test ends.
+func migrationsOn(t *testing.T, withGo bool) (string, *pgxpool.Pool, *sql.DB, *goose.Provider) {
+	t.Helper()
+	u := testSchema(t)
+	pool, err := pgxpool.New(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { sqlDB.Close() })
+	return u, pool, sqlDB, migrationProvider(t, sqlDB, withGo)
+}
+
+// migrationProvider is a goose provider of the embedded migrations on sqlDB, with the Go
+// ones when withGo.
+func migrationProvider(t *testing.T, sqlDB *sql.DB, withGo bool) *goose.Provider {
+	t.Helper()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if withGo {
+		opts = append(opts, goose.WithGoMigrations(nameKeyMigration(), partitionMigration()))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

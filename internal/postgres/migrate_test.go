@@ -2,12 +2,7 @@ package postgres
 
 import (
 	"context"
-	"io/fs"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/ids"
@@ -19,22 +14,7 @@ import (
 // organization counts on from its highest seq, and that the next import's IDs resolve.
 func TestMigrationKeepsLearners(t *testing.T) {
 	ctx := context.Background()
-	u := testSchema(t)
-	pool, err := pgxpool.New(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, pool, sqlDB, p := migrationsOn(t, false)
 	if _, err := p.UpTo(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +102,7 @@ func TestMigrationKeepsLearners(t *testing.T) {
 	}
 
 	// Down to 6 and up again: the learners come back as one table, and then as partitions.
-	p, err = goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(nameKeyMigration(), partitionMigration()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = migrationProvider(t, sqlDB, true)
 	if _, err := p.DownTo(ctx, 6); err != nil {
 		t.Fatal(err)
 	}
