@@ -32,7 +32,7 @@ func openCopyStream(ctx context.Context, conn *pgconn.PgConn, sql string) *copyS
 	s := &copyStream{chunks: make(chan []byte, 8), stopped: make(chan struct{}), abort: make(chan struct{})}
 	s.buf.b = append(make([]byte, 0, streamChunk+4096), copyHeader...)
 	go func() {
-		_, s.err = conn.CopyFrom(ctx, &streamReader{chunks: s.chunks, abort: s.abort}, sql)
+		_, s.err = conn.CopyFrom(ctx, &streamReader{chunks: s.chunks, abort: s.abort, stopped: s.stopped}, sql)
 		close(s.stopped)
 	}()
 	return s
@@ -82,9 +82,10 @@ func (s *copyStream) result() error {
 
 // streamReader is the io.Reader CopyFrom reads: the chunks, then EOF; an error once aborted.
 type streamReader struct {
-	chunks <-chan []byte
-	abort  <-chan struct{}
-	cur    []byte
+	chunks  <-chan []byte
+	abort   <-chan struct{}
+	stopped <-chan struct{} // CopyFrom returned without waiting for this reader (conn closed)
+	cur     []byte
 }
 
 var errCopyAborted = errors.New("import abandoned")
@@ -98,6 +99,8 @@ func (r *streamReader) Read(p []byte) (int, error) {
 			}
 			r.cur = b
 		case <-r.abort:
+			return 0, errCopyAborted
+		case <-r.stopped:
 			return 0, errCopyAborted
 		}
 	}

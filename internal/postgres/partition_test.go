@@ -3,12 +3,16 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster"
 	"github.com/roster-dev/roster/internal/ids"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
 
 func mustKey(t *testing.T, db *DB, orgID string) int64 {
@@ -270,5 +274,59 @@ func TestPartitionMigrationResumes(t *testing.T) {
 	}
 	if ok, err := tableExists(ctx, sqlDB, "learners_v6"); err != nil || ok {
 		t.Fatalf("learners_v6 left after the migration: %v %v", ok, err)
+	}
+}
+
+// TestFirstImportConnectionDiesMidCopy: when the connection of a first import dies during
+// its open COPY (the backend terminated) or the import's context ends, the import fails
+// and pgconn's reading goroutine does not stay blocked on the stream: pgconn returns from
+// CopyFrom on a dead connection without waiting for its reader, which waited for a chunk
+// forever (a goroutine and its buffers per failed import, in a server that runs for weeks).
+// Not parallel: it counts goroutines, and no other test's import may be streaming.
+func TestFirstImportConnectionDiesMidCopy(t *testing.T) {
+	db := openTest(t, Options{})
+	admin := pgtest.Connect(t)
+	defer admin.Close(context.Background())
+	blocked := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "streamReader).Read")
+	}
+	for _, mode := range []string{"terminate", "cancel"} {
+		for i := range 8 {
+			org := newOrg(t, db, fmt.Sprintf("%s%d", mode, i))
+			ctx, cancel := context.WithCancel(context.Background())
+			_, err := db.Import(ctx, org.ID, -1, func(ctx context.Context, tx roster.ImportTx) (*roster.ImportBatch, error) {
+				for b := 0; b < 200; b++ {
+					changes := make([]roster.LearnerChange, 2000)
+					for j := range changes {
+						changes[j] = roster.LearnerChange{Row: j + 2, Kind: roster.ChangeNew, After: learner(i, b*2000+j)}
+					}
+					if err := tx.Write(ctx, changes); err != nil {
+						return nil, err
+					}
+					if b == 1 {
+						if mode == "cancel" {
+							cancel()
+						} else if _, err := admin.Exec(context.Background(), `SELECT pg_terminate_backend($1)`,
+							tx.(*importTx).tx.Conn().PgConn().PID()); err != nil {
+							t.Fatal(err)
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}
+				return nil, errors.New("the COPY went on after its connection ended")
+			})
+			cancel()
+			if err == nil || strings.Contains(err.Error(), "went on") {
+				t.Fatalf("%s %d: %v", mode, i, err)
+			}
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for blocked() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := blocked(); n > 0 {
+		t.Fatalf("%d goroutines still blocked reading a dead import's COPY stream", n)
 	}
 }
