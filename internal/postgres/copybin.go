@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"encoding/binary"
-	"io"
 	"time"
 )
 
@@ -57,42 +56,4 @@ func (r *copyRow) textOrNull(s string) {
 // microseconds by the store's clock).
 func (r *copyRow) timestamptz(t time.Time) {
 	r.int8(t.Sub(pgEpoch).Microseconds())
-}
-
-// copyReader is the io.Reader that pgconn.CopyFrom sends: it encodes rows as they are
-// read, a few at a time, so that the server starts on the first rows while the client
-// encodes the next ones and the batch is never held encoded in full.
-type copyReader struct {
-	n, next int                     // rows to write, next row to encode
-	encode  func(r *copyRow, i int) // appends row i
-	row     copyRow                 // encoded bytes not yet read
-	off     int
-	done    bool // header, rows and trailer are all encoded
-}
-
-func newCopyReader(n int, encode func(r *copyRow, i int)) *copyReader {
-	c := &copyReader{n: n, encode: encode}
-	c.row.b = append(make([]byte, 0, 128<<10), copyHeader...) // pgconn reads 64 KiB at a time, and a row may pass it
-	return c
-}
-
-func (c *copyReader) Read(p []byte) (int, error) {
-	if c.off > 0 { // keep what is not read yet, at the front
-		c.row.b, c.off = c.row.b[:copy(c.row.b, c.row.b[c.off:])], 0
-	}
-	for len(c.row.b) < len(p) && !c.done {
-		if c.next == c.n {
-			c.row.b = binary.BigEndian.AppendUint16(c.row.b, 0xffff) // trailer: -1
-			c.done = true
-			break
-		}
-		c.encode(&c.row, c.next)
-		c.next++
-	}
-	if c.off == len(c.row.b) {
-		return 0, io.EOF
-	}
-	k := copy(p, c.row.b[c.off:])
-	c.off += k
-	return k, nil
 }

@@ -23,7 +23,7 @@ var copyTestRows = []copyTestRow{
 	{1, true, "plain", "x", time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)},
 	{-5, false, "", "", time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)}, // empty text, NULL, before the epoch
 	{1 << 62, true, "Nguyễn, \"quoted\"\t\\tab\nnewline ✓ 日本", "E-1", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)},
-	{0, false, strings.Repeat("long ", 40000), "", time.Date(2100, 6, 1, 12, 30, 0, 1000, time.UTC)}, // 200 KB: longer than a read
+	{0, false, strings.Repeat("long ", 60000), "", time.Date(2100, 6, 1, 12, 30, 0, 1000, time.UTC)}, // 300 KB: longer than a chunk
 }
 
 func encodeCopyTestRow(r *copyRow, i int) {
@@ -36,18 +36,22 @@ func encodeCopyTestRow(r *copyRow, i int) {
 	r.timestamptz(x.when)
 }
 
-// TestCopyReaderChunks: whatever the size of the reads, the reader yields the same bytes,
-// header first and trailer last.
-func TestCopyReaderChunks(t *testing.T) {
-	whole, err := io.ReadAll(newCopyReader(len(copyTestRows), encodeCopyTestRow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(whole, copyHeader) || !bytes.HasSuffix(whole, []byte{0xff, 0xff}) {
-		t.Fatalf("no header or trailer: % x ... % x", whole[:20], whole[len(whole)-4:])
+// TestStreamReaderChunks: whatever the size of the reads, the stream's reader yields the
+// chunks' bytes in order, then EOF once they are closed.
+func TestStreamReaderChunks(t *testing.T) {
+	var whole []byte
+	var chunks [][]byte
+	for _, n := range []int{1, 3000, 70000, 0, 5} {
+		c := bytes.Repeat([]byte{byte(n)}, n)
+		chunks, whole = append(chunks, c), append(whole, c...)
 	}
 	for _, size := range []int{1, 7, 4096, 65531} {
-		r := newCopyReader(len(copyTestRows), encodeCopyTestRow)
+		ch := make(chan []byte, len(chunks))
+		for _, c := range chunks {
+			ch <- c
+		}
+		close(ch)
+		r := &streamReader{chunks: ch}
 		var got []byte
 		p := make([]byte, size)
 		for {
@@ -69,7 +73,7 @@ func TestCopyReaderChunks(t *testing.T) {
 	}
 }
 
-// TestCopyBinaryRoundTrip sends the rows to PostgreSQL through pgconn.CopyFrom and reads
+// TestCopyBinaryRoundTrip sends the rows to PostgreSQL through a copyStream and reads
 // them back: the server must accept the encoding and keep every value.
 func TestCopyBinaryRoundTrip(t *testing.T) {
 	ctx := context.Background()
@@ -81,13 +85,17 @@ func TestCopyBinaryRoundTrip(t *testing.T) {
 	if _, err := conn.Exec(ctx, `CREATE TABLE copy_test (n bigint, ok boolean, s text, opt text, "when" timestamptz)`); err != nil {
 		t.Fatal(err)
 	}
-	tag, err := conn.PgConn().CopyFrom(ctx, newCopyReader(len(copyTestRows), encodeCopyTestRow),
-		`COPY copy_test (n, ok, s, opt, "when") FROM STDIN (FORMAT binary)`)
-	if err != nil {
-		t.Fatal(err)
+	// Through a stream, as an import sends them: the rows in two chunks and more (one row
+	// is longer than a chunk), then the trailer.
+	s := openCopyStream(ctx, conn.PgConn(), `COPY copy_test (n, ok, s, opt, "when") FROM STDIN (FORMAT binary)`)
+	for i := range copyTestRows {
+		encodeCopyTestRow(s.row(), i)
+		if err := s.send(false); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if tag.RowsAffected() != int64(len(copyTestRows)) {
-		t.Fatalf("copied %d rows, want %d", tag.RowsAffected(), len(copyTestRows))
+	if err := s.close(); err != nil {
+		t.Fatal(err)
 	}
 	rows, err := conn.Query(ctx, `SELECT n, ok, s, opt, "when" FROM copy_test ORDER BY ctid`)
 	if err != nil {

@@ -36,8 +36,9 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	// A no-op after Commit; covers every early return and a panic in fn.
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	var orgKey, version int64
-	err = tx.QueryRow(ctx, `SELECT seq, learners_version FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, orgID).Scan(&orgKey, &version)
+	var orgKey, version, lastSeq int64
+	err = tx.QueryRow(ctx, `SELECT seq, learners_version, learners_seq FROM organizations WHERE id = $1 FOR NO KEY UPDATE`,
+		orgID).Scan(&orgKey, &version, &lastSeq)
 	if err != nil {
 		return nil, dbErr(err, "organization")
 	}
@@ -51,8 +52,9 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if err != nil {
 		return nil, dbErr(err, "learners")
 	}
-	itx := &importTx{lookup: lookup{q: tx, db: db, orgID: orgID, org: orgKey, table: "learners"}, tx: tx,
-		orgKey: orgKey, partition: part, load: !partitioned, batchID: newID("bat_"), now: db.clock(), ctx: ctx}
+	itx := &importTx{lookup: lookup{db: db, orgID: orgID, org: orgKey, table: "learners"}, tx: tx, orgKey: orgKey,
+		partition: part, load: !partitioned, lastSeq: lastSeq, firstSeq: lastSeq, batchID: newID("bat_"), now: db.clock(), ctx: ctx}
+	itx.lookup.q = flushing{itx}
 	defer itx.abandon() // before the rollback: the connection must be out of COPY
 	batch, err := fn(ctx, itx)
 	if err != nil {
@@ -61,10 +63,8 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 	if batch == nil {
 		return nil, nil
 	}
-	if itx.bulk {
-		if err := itx.attach(ctx); err != nil {
-			return nil, err
-		}
+	if err := itx.finish(ctx); err != nil {
+		return nil, err
 	}
 	b := *batch
 	b.ID, b.OrgID, b.CreatedAt = itx.batchID, orgID, itx.now
@@ -102,14 +102,23 @@ func (db *DB) Import(ctx context.Context, orgID string, expectVersion int64, fn 
 // followed by ANALYZE; a bulk load always is (its new partition has no statistics).
 const analyzeAfter = 10000
 
-// importTx implements roster.ImportTx. Each Write is two statements whatever its size:
-// one UPDATE ... FROM unnest(arrays) for the updated learners, then one COPY of the new ones
-// straight into the organization's learners. Nothing is visible to others before the
-// commit; the transaction's own lookups see its writes at once (the conformance suite
-// requires it, and the pipeline may look up a key it wrote in an earlier batch).
+// importTx implements roster.ImportTx. The updated learners of a Write are one
+// UPDATE ... FROM unnest(arrays); the new ones go into the organization's learners through
+// one COPY that stays open across Writes (copyStream), so that the server never waits
+// between batches for the next statement. Any other statement of the import (a lookup, an
+// update, the end) ends the COPY first (flush), and a failed import abandons it. Nothing
+// is visible to others before the commit; the transaction's own lookups see its writes at
+// once (the conformance suite requires it, and the pipeline may look up a key it wrote in
+// an earlier batch).
+//
+// Seqs of new learners count the organization's learners (organizations.learners_seq).
+// The import holds the organization's row locked, so it counts them itself and writes the
+// count back once at the end (a nextval per learner cost a third of a second of the server
+// per million, and an UPDATE per batch a round trip). The IDs of new learners embed their
+// seq, so that a lookup by ID is a lookup of the primary key.
 //
 // The first import that writes learners to an organization loads them in bulk: each
-// organization's learners are a partition of learners of their own (migration 00007),
+// organization's learners are a partition of learners of their own (migration 7),
 // and an organization that has none yet gets its partition built by that import. The new
 // learners are copied into a new table without indexes, and ATTACH PARTITION then builds
 // the four indexes at once, each by one sort (in parallel workers), instead of a million
@@ -118,10 +127,7 @@ const analyzeAfter = 10000
 // indexes 6.4-7.1 s (docs/benchmarks.md). Others see nothing of the table before the
 // commit, and all of it after; attaching takes a SHARE UPDATE EXCLUSIVE lock on learners,
 // which blocks no reads or writes (only another organization's attach, until this commit).
-// Its new learners go through one COPY that stays open across batches (copyStream), so
-// that the server never waits between batches; any other statement of the import (a
-// lookup, an update, the attach) ends it first (flush), and a failed import abandons it.
-// Until then the table has no index, so a lookup inside the import scans it once per
+// Until it is attached the table has no index, so a lookup inside the import scans it once per
 // batch of keys (see lookup.by): the pipeline makes none in an organization that had no
 // learners, and a caller that does pays a scan of what it wrote so far per batch.
 //
@@ -132,19 +138,17 @@ const analyzeAfter = 10000
 type importTx struct {
 	lookup
 	tx        pgx.Tx
-	orgKey    int64  // organizations.seq, the learners' org column
-	partition string // the organization's partition of learners
-	load      bool   // the organization has no partition yet: the first write builds it
-	bulk      bool   // the partition is being built (lookup.table names it)
-	// While the partition is built, new learners go through one COPY left open across
-	// batches (see copyStream), their seqs counted here (the organization's row is locked,
-	// its learners_seq is written once at the end).
-	stream  *copyStream
-	lastSeq int64
-	ctx     context.Context // the import's
-	batchID string
-	now     time.Time
-	written int64 // rows written, for the ANALYZE after the commit
+	orgKey    int64           // organizations.seq, the learners' org column
+	partition string          // the organization's partition of learners
+	load      bool            // the organization has no partition yet: the first write builds it
+	bulk      bool            // the partition is being built (lookup.table names it)
+	stream    *copyStream     // the open COPY of new learners, if any
+	firstSeq  int64           // organizations.learners_seq when the import began
+	lastSeq   int64           // the last seq handed out
+	ctx       context.Context // the import's
+	batchID   string
+	now       time.Time
+	written   int64 // rows written, for the ANALYZE after the commit
 }
 
 // partitionName is the name of the partition that holds an organization's learners.
@@ -159,14 +163,11 @@ func (t *importTx) startLoad(ctx context.Context) error {
 	if err != nil {
 		return dbErr(err, "learners")
 	}
-	if err := t.tx.QueryRow(ctx, `SELECT learners_seq FROM organizations WHERE seq = $1`, t.orgKey).Scan(&t.lastSeq); err != nil {
-		return dbErr(err, "learner ids")
-	}
-	t.bulk, t.lookup.table, t.lookup.q = true, t.partition, flushing{t}
+	t.bulk, t.lookup.table = true, t.partition
 	return nil
 }
 
-// flushing is the querier of a bulk load's lookups: it ends the open COPY first, since the
+// flushing is the querier of the import's lookups: it ends the open COPY first, since the
 // connection is the COPY's until then.
 type flushing struct{ t *importTx }
 
@@ -198,6 +199,23 @@ func (t *importTx) flush() error {
 	return dbErr(s.close(), "learner")
 }
 
+// finish ends the open COPY, writes back the organization's count of seqs, and attaches
+// the partition a bulk load built.
+func (t *importTx) finish(ctx context.Context) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.lastSeq != t.firstSeq {
+		if _, err := t.tx.Exec(ctx, `UPDATE organizations SET learners_seq = $2 WHERE seq = $1`, t.orgKey, t.lastSeq); err != nil {
+			return dbErr(err, "learner ids")
+		}
+	}
+	if t.bulk {
+		return t.attach(ctx)
+	}
+	return nil
+}
+
 // abandon ends an open COPY without writing it, for an import that fails or panics.
 func (t *importTx) abandon() {
 	if t.stream != nil {
@@ -219,12 +237,6 @@ const bulkWorkMem = 1024 * 1024
 // PostgreSQL builds each of learners' indexes on it, then the CHECK that spared the scan
 // goes (the partition's bound says the same).
 func (t *importTx) attach(ctx context.Context) error {
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if _, err := t.tx.Exec(ctx, `UPDATE organizations SET learners_seq = $2 WHERE seq = $1`, t.orgKey, t.lastSeq); err != nil {
-		return dbErr(err, "learner ids")
-	}
 	for _, q := range []string{
 		`SELECT set_config('maintenance_work_mem', '` + strconv.Itoa(bulkWorkMem) + `kB', true)
 			FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::bigint < ` + strconv.Itoa(bulkWorkMem),
@@ -242,7 +254,7 @@ func (t *importTx) BatchID() string { return t.batchID }
 func (t *importTx) Now() time.Time  { return t.now }
 
 // learnerCopyColumns are the columns COPY fills for a new learner, in the order Write
-// encodes them. seq is taken before the COPY, because the ID embeds it (see newLearnerSeqs).
+// encodes them. seq is counted before the COPY, because the ID embeds it (see importTx).
 var learnerCopyColumns = []string{"org", "seq", "id", "email", "first_name", "last_name", "employee_id",
 	"job_title", "department", "location", "manager_email", "timezone", "active",
 	"created_at", "updated_at", "created_batch_id", "updated_batch_id", "sort_name"}
@@ -289,15 +301,8 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 		// of a batch walk its leaves from left to right. psql \copy of 1M learners in
 		// batches of 8,192 sorted so: 9.4-10.7 s instead of 11.8-12.0 s (docs/benchmarks.md).
 		slices.SortFunc(fresh, func(a, b *roster.Learner) int { return strings.Compare(a.Email, b.Email) })
-		var first int64
-		if t.bulk {
-			first, t.lastSeq = t.lastSeq+1, t.lastSeq+int64(len(fresh))
-		} else {
-			var err error
-			if first, err = t.newLearnerSeqs(ctx, len(fresh)); err != nil {
-				return err
-			}
-		}
+		first := t.lastSeq + 1
+		t.lastSeq += int64(len(fresh))
 		ids := ids.WithCounter("lrn_", uint64(first), 1, len(fresh))
 		encode := func(r *copyRow, i int) {
 			l := fresh[i]
@@ -321,21 +326,17 @@ func (t *importTx) Write(ctx context.Context, changes []roster.LearnerChange) er
 			r.text(t.batchID)
 			r.text(keyset.NameKey(l.FirstName, l.LastName))
 		}
-		if t.bulk {
-			if t.stream == nil {
-				// On the import's context: the stream outlives this call (the pipeline
-				// cancels its own context when it is done, before the import ends the COPY).
-				t.stream = openCopyStream(t.ctx, t.tx.Conn().PgConn(), copyLearners(t.table))
+		if t.stream == nil {
+			// On the import's context: the stream outlives this call (the pipeline
+			// cancels its own context when it is done, before the import ends the COPY).
+			t.stream = openCopyStream(t.ctx, t.tx.Conn().PgConn(), copyLearners(t.table))
+		}
+		for i := range fresh {
+			encode(t.stream.row(), i)
+			if err := t.stream.send(false); err != nil {
+				t.stream = nil
+				return dbErr(err, "learner")
 			}
-			for i := range fresh {
-				encode(t.stream.row(), i)
-				if err := t.stream.send(false); err != nil {
-					t.stream = nil
-					return dbErr(err, "learner")
-				}
-			}
-		} else if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(len(fresh), encode), copyLearners(t.table)); err != nil {
-			return dbErr(err, "learner")
 		}
 		for i, l := range fresh {
 			l.ID, l.OrgID, l.CreatedAt, l.UpdatedAt = ids[i], t.orgID, t.now, t.now
@@ -394,21 +395,6 @@ func (t *importTx) update(ctx context.Context, ls []*roster.Learner) error {
 		l.OrgID, l.UpdatedAt, l.UpdatedBatchID, l.Status = t.orgID, t.now, t.batchID, status(l.Active)
 	}
 	return nil
-}
-
-// newLearnerSeqs reserves n seqs for new learners of the organization and returns the
-// first: seqs count each organization's learners (organizations.learners_seq), and the
-// organization's row is already locked by Import, so one UPDATE hands out the whole run
-// (a nextval per learner cost a third of a second of the server per million). The IDs of
-// new learners embed their seq, so that a lookup by ID is a lookup of the primary key.
-func (t *importTx) newLearnerSeqs(ctx context.Context, n int) (int64, error) {
-	var last int64
-	err := t.tx.QueryRow(ctx, `UPDATE organizations SET learners_seq = learners_seq + $2 WHERE seq = $1
-		RETURNING learners_seq`, t.orgKey, n).Scan(&last)
-	if err != nil {
-		return 0, dbErr(err, "learner ids")
-	}
-	return last - int64(n) + 1, nil
 }
 
 // idsCounter is the seq a learner ID embeds.

@@ -16,7 +16,7 @@ import (
 
 // orgIs restricts a query to the learners of one organization: $1 is the organization's
 // number (organizations.seq, see DB.orgKey), the first column of every learners index and
-// the key of the table's partitions (migration 00007). It is a plain parameter, not a
+// the key of the table's partitions (migration 7). It is a plain parameter, not a
 // subquery, so that PostgreSQL plans the statement for that one partition (plans are
 // custom, see Open) instead of every organization's.
 const orgIs = `org = $1`

@@ -221,7 +221,7 @@ func needOrg(orgID string) error {
 
 // conflictMessage is the message for a violation of the unique index or constraint name.
 // The learners' indexes are named for their partition (learners_o12_org_email_idx: each
-// organization has its own, see migration 00007), so those are told by their column.
+// organization has its own, see migration 7), so those are told by their column.
 func conflictMessage(name string) (string, bool) {
 	if m, ok := conflictMessages[name]; ok {
 		return m, true
